@@ -1,0 +1,103 @@
+import { autoDetect, type BindingInterface, type BindingPortInterface } from '@serialport/bindings-cpp';
+import { OptoloopError } from '../../src/core/errors.js';
+import { deviceDisconnected, readCancelled, type Binding, type BindingPort, type PortInfo, type ReadResult } from './binding.js';
+
+export interface SerialOpenOptions {
+  readonly path: string;
+  readonly baudRate: number;
+  /** Hardware flow control (Harp devices want it; most do not). */
+  readonly rtscts?: boolean;
+}
+
+/**
+ * Serial ports through serialport's native binding layer (pull reads into our buffer, no stream
+ * wrapper and its per-chunk Buffers).
+ */
+export class SerialBinding implements Binding<SerialOpenOptions> {
+  readonly kind = 'serial' as const;
+  private readonly native: BindingInterface = autoDetect();
+
+  async list(): Promise<PortInfo[]> {
+    const ports = await this.native.list();
+    return ports.map((p) => ({
+      kind: 'serial',
+      path: p.path,
+      manufacturer: p.manufacturer,
+      serialNumber: p.serialNumber,
+      vendorId: p.vendorId,
+      productId: p.productId,
+    }));
+  }
+
+  async open(options: SerialOpenOptions): Promise<BindingPort> {
+    try {
+      const port = await this.native.open({ path: options.path, baudRate: options.baudRate, rtscts: options.rtscts ?? false });
+      return new SerialPort(options.path, port);
+    } catch (cause) {
+      const message = (cause as Error).message ?? String(cause);
+      const code = /ENOENT|No such file/i.test(message) ? 'E_DEVICE_NOT_FOUND' : 'E_DEVICE_DISCONNECTED';
+      throw new OptoloopError(code, `${options.path}: cannot open serial port (${message})`, {
+        stage: 'drivers/binding',
+        details: { path: options.path },
+        cause,
+      });
+    }
+  }
+}
+
+class SerialPort implements BindingPort {
+  private closing = false;
+
+  constructor(
+    readonly path: string,
+    private readonly port: BindingPortInterface,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.port.isOpen && !this.closing;
+  }
+
+  async read(buffer: Uint8Array, offset: number, length: number): Promise<ReadResult> {
+    try {
+      // The native binding wants a Buffer; a Buffer view over the caller's memory copies nothing.
+      const view = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      const { bytesRead } = await this.port.read(view, offset, length);
+      if (bytesRead === 0) throw deviceDisconnected(this.path, new Error('end of file'));
+      return { bytesRead };
+    } catch (error) {
+      if ((error as { canceled?: boolean }).canceled || this.closing) throw readCancelled(this.path);
+      if (error instanceof OptoloopError) throw error;
+      throw deviceDisconnected(this.path, error);
+    }
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    try {
+      await this.port.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    } catch (error) {
+      throw deviceDisconnected(this.path, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.port.isOpen) await this.port.close();
+  }
+
+  async setLowLatency(): Promise<boolean> {
+    try {
+      // lowLatency is a Linux-only option of the binding (LinuxSetOptions); other platforms ignore it.
+      await this.port.set({ lowLatency: true } as Parameters<BindingPortInterface['set']>[0]);
+      // The binding formats but never reports a failure of the low-latency ioctl: read it back.
+      const state = (await this.port.get()) as { lowLatency?: boolean };
+      return state.lowLatency === true;
+    } catch {
+      return false;
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.port.flush();
+  }
+}

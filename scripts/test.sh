@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# npm test: install the Debian packages the tests need, build the WebAssembly kernels and the CLI,
+# type-check everything (tests included), then run every test file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/test-setup.sh
+npm run --silent build
+npx tsc -p tsconfig.json
+node scripts/run-tests.mjs "$@"

@@ -1,0 +1,5 @@
+import type { Command } from '../command.js';
+import { validateCommand } from './validate.js';
+
+/** Every CLI command, in the order `optoloop --help` lists them. */
+export const commands: readonly Command[] = [validateCommand];

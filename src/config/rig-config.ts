@@ -1,0 +1,68 @@
+/**
+ * The rig config: one file per rig (YAML or JSON) naming the source, the probe, the pipeline's
+ * parameters and the sinks. Each section's schema lives beside the code it configures; this file
+ * only assembles them. `npm run schema` writes the JSON Schema to `config/schema.json`.
+ */
+import * as s from './schema.js';
+import { pipelineOptionsSchema } from '../pipeline/options.js';
+
+const replaySpeed = {
+  speed: s.number({
+    above: 0,
+    default: 1,
+    description: 'Replay pace: 1 = real time, 2 = twice as fast. Use realTime: false for as fast as possible.',
+  }),
+  realTime: s.boolean({ default: true, description: 'Pace blocks by the wall clock; false replays as fast as the pipeline takes them.' }),
+  blockFrames: s.number({ integer: true, min: 1, max: 1_048_576, default: 30, description: 'Frames per block (30 = 1 ms at 30 kHz).' }),
+};
+
+export const fileSourceSchema = s.object(
+  {
+    kind: s.literal('file'),
+    path: s.string({ minLength: 1, description: 'A SpikeGLX .bin/.meta, an Open Ephys structure.oebin or its folder, an Intan .rhd, or a raw .bin/.dat with a JSON sidecar.' }),
+    format: s.oneOf(['auto', 'spikeglx', 'openephys', 'intan-rhd', 'raw'] as const, { default: 'auto' }),
+    ...replaySpeed,
+    loop: s.boolean({ default: false, description: 'Start again from the beginning at the end of the file.' }),
+  },
+  { description: 'Replay a recorded file.' },
+);
+
+export const simSourceSchema = s.object(
+  {
+    kind: s.literal('sim'),
+    preset: s.oneOf(['cortex', 'cerebellum'] as const, { default: 'cortex' }),
+    channels: s.number({ integer: true, min: 1, max: 4096, default: 384 }),
+    units: s.nullable(s.number({ integer: true, min: 0, max: 5000 }), { description: 'Number of units; null picks one for the channel count.' }),
+    sampleRateHz: s.number({ above: 0, default: 30000 }),
+    seed: s.number({ integer: true, min: 0, default: 1 }),
+    durationS: s.nullable(s.number({ above: 0 }), { description: 'Stop after this long; null runs until stopped.' }),
+    ...replaySpeed,
+  },
+  { description: 'The built-in simulator: a ground-truth recording generated live.' },
+);
+
+export const sourceSchema = s.tagged('kind', { file: fileSourceSchema, sim: simSourceSchema }, { description: 'Where samples come from.' });
+
+export const probeSchema = s.object(
+  {
+    file: s.nullable(s.string({ minLength: 1 }), {
+      description: 'A probeinterface JSON file; null takes the geometry from the recording (SpikeGLX ~snsGeomMap) or the simulator.',
+    }),
+    probeIndex: s.number({ integer: true, min: 0, default: 0 }),
+    channelContactIds: s.nullable(s.array(s.string()), { description: 'Contact id recorded on each channel, in channel order.' }),
+  },
+  { description: 'Probe geometry and channel map.' },
+);
+
+export const rigConfigSchema = s.object({
+  rig: s.string({ minLength: 1, default: 'rig', description: 'A name for logs and the bus.' }),
+  source: sourceSchema,
+  probe: probeSchema,
+  pipeline: pipelineOptionsSchema,
+});
+
+export type RigConfig = s.Infer<typeof rigConfigSchema>;
+export type SourceConfig = RigConfig['source'];
+export type FileSourceConfig = s.Infer<typeof fileSourceSchema>;
+export type SimSourceConfig = s.Infer<typeof simSourceSchema>;
+export type ProbeConfig = RigConfig['probe'];
