@@ -101,7 +101,7 @@ test('units, status, stimulus and BCI round-trip to optoloop types, nulls includ
   assert.equal(statuses[0], { ...status, bus: { clients: 1, messagesDropped: 0, messagesSent: 1 } });
   assert.equal(stimuli, [event]);
   assert.is(bci.length, 2);
-  assert.equal([...bci[1].values], [0.75, -1]);
+  assert.equal(Array.from(bci[1].values), [0.75, -1]);
   assert.equal(bci[1].names, ['x', 'y'], 'names filled in when the server omits unchanged ones');
   assert.is(bci[1].binEndSample, 31500);
   await client.close();
