@@ -26,6 +26,8 @@ let profile: string;
 let server: BusServer;
 let daemon: FakeDaemon;
 let url = (_token: string) => '';
+/** Browser-side expression (the page's own diagnostics, also shown in its footer). */
+const STATS = 'window.optoloopDashboard.frameStats()';
 
 test.before(async () => {
   try {
@@ -101,8 +103,8 @@ async function openPage(token: string): Promise<Page> {
 
 test('units from the publisher appear with their types; no script errors', async () => {
   const page = await openPage(READ);
-  await page.waitForFunction(() => document.querySelectorAll('#units tbody tr').length === 300, undefined, { timeout: 15_000 });
-  const rows = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+  await page.waitForFunction("document.querySelectorAll('#units tbody tr').length === 300", undefined, { timeout: 15_000 });
+  const rows = (await page.evaluate("Array.from(document.querySelectorAll('#units tbody tr'), (tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent))")) as string[][];
   for (const u of daemon.units.slice(0, 20)) {
     const row = rows.find((r) => r[0] === String(u.unitId))!;
     assert.ok(row, `unit ${u.unitId} listed`);
@@ -119,11 +121,8 @@ test('units from the publisher appear with their types; no script errors', async
 
 test('the raster stays fluid at 384 channels and 300 units (frame times measured, printed)', async () => {
   const page = await openPage(READ);
-  await page.waitForFunction(() => {
-    const s = (window as unknown as { optoloopDashboard: { frameStats(): { frames: number; dots: number } } }).optoloopDashboard.frameStats();
-    return s.frames >= 240 && s.dots > 1000;
-  }, undefined, { timeout: 30_000, polling: 500 });
-  const stats = await page.evaluate(() => (window as unknown as { optoloopDashboard: { frameStats(): Record<string, number> } }).optoloopDashboard.frameStats());
+  await page.waitForFunction(`${STATS}.frames >= 240 && ${STATS}.dots > 1000`, undefined, { timeout: 30_000, polling: 500 });
+  const stats = (await page.evaluate(STATS)) as Record<string, number>;
   console.log(
     `  dashboard render (headless Chromium, --disable-gpu, 384 ch, 300 units, ${stats.dots} dots on screen, ${stats.spikes} spikes received): ` +
       `work per frame p50 ${stats.p50Ms.toFixed(2)} ms p99 ${stats.p99Ms.toFixed(2)} ms max ${stats.maxMs.toFixed(2)} ms; ` +
@@ -131,13 +130,13 @@ test('the raster stays fluid at 384 channels and 300 units (frame times measured
   );
   assert.ok(stats.spikes > 0 && stats.dots > 0, 'spikes reach the raster');
   // Pixels of unit colours on the raster canvas: PV red must be among them (several units are PV).
-  const redPixels = await page.$eval('#raster', (canvas) => {
-    const c = canvas as HTMLCanvasElement;
-    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+  const redPixels = (await page.evaluate(`(() => {
+    const c = document.getElementById('raster');
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let n = 0;
     for (let i = 0; i < data.length; i += 4) if (data[i] === 0xe5 && data[i + 1] === 0x48 && data[i + 2] === 0x4d) n++;
     return n;
-  });
+  })()`)) as number;
   assert.ok(redPixels > 0, 'PV spikes drawn in PV red');
   await page.close();
 });
@@ -153,7 +152,7 @@ test('the emergency stop reaches the CommandHandler and the page shows it engage
   assert.match(sent[0].origin, 'bus:viewer#');
   assert.match((await page.textContent('#messages')) ?? '', 'engaged');
   // The engaged state comes back in the daemon's status, not only from the click.
-  await page.waitForFunction(() => document.getElementById('estop-state')!.textContent === 'ENGAGED');
+  await page.waitForFunction("document.getElementById('estop-state').textContent === 'ENGAGED'");
   await page.close();
 });
 
@@ -165,13 +164,13 @@ test('with the stimulate permission the controls appear and send a stimulate com
   await page.fill('#stim-count', '3');
   const before = daemon.commands.length;
   await page.click('#stim-send');
-  await page.waitForFunction(() => (document.getElementById('messages')!.textContent ?? '').startsWith('stimulate'), undefined, { timeout: 15_000 });
+  await page.waitForFunction("document.getElementById('messages').textContent.startsWith('stimulate')", undefined, { timeout: 15_000 });
   const sent = daemon.commands.slice(before).map((c) => c.command);
   assert.equal(sent, [{ kind: 'stimulate', sink: 'led', output: 0, train: { pulseWidthMs: 2, pulseIntervalMs: 100, pulseCount: 3, delayMs: 0, level: 0.5 } }]);
   // Select a tagged unit so the PSTH shows, let the raster fill its 5 s window, then take the screenshot artefact.
   await page.click('#units tbody tr[data-unit="7"]');
-  await page.waitForFunction(() => document.getElementById('sel-id')!.textContent === '7');
-  await page.waitForFunction(() => (window as unknown as { optoloopDashboard: { frameStats(): { frames: number } } }).optoloopDashboard.frameStats().frames > 330, undefined, { timeout: 30_000, polling: 500 });
+  await page.waitForFunction("document.getElementById('sel-id').textContent === '7'");
+  await page.waitForFunction(`${STATS}.frames > 330`, undefined, { timeout: 30_000, polling: 500 });
   const file = join(artifactDir('dashboard'), 'dashboard.png');
   await page.screenshot({ path: file, fullPage: true });
   console.log(`  screenshot: ${file}`);
