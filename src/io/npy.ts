@@ -202,11 +202,20 @@ function dtypeFromDescr(descr: string, source: string): NpyDtype {
 
 /** Encodes a version 1.0 (or 2.0 when longer than 65535 bytes) header; the data starts right after it. */
 export function encodeNpyHeader(dtype: NpyDtype, shape: readonly number[], minTotalBytes = 0): Uint8Array {
+  return encodeNpyHeaderWithDescr(specOf(dtype).descr, shape, minTotalBytes);
+}
+
+/**
+ * A header for any NumPy descr, e.g. `|S12` (fixed-length byte strings, as in Open Ephys
+ * `text.npy`); the caller writes matching data.
+ */
+export function encodeNpyHeaderWithDescr(descr: string, shape: readonly number[], minTotalBytes = 0): Uint8Array {
   for (const n of shape) {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`npy: shape entries must be non-negative integers, got (${shape.join(', ')})`);
   }
+  if (!/^[<>|=][A-Za-z]\d*$/.test(descr)) throw new RangeError(`npy: unexpected descr ${JSON.stringify(descr)}`);
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  const dict = `{'descr': '${specOf(dtype).descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   let preamble = PREAMBLE_V1;
   let total = roundUp(preamble + dict.length + 1, 64);
   if (total - preamble > 0xffff) {
