@@ -229,6 +229,15 @@ export class BusClient {
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
+    try {
+      this.dispatch(data, isBinary);
+    } catch (error) {
+      // A frame we cannot decode must not take the client's process down.
+      this.emit('error', { code: 'E_BUS_MALFORMED', message: `undecodable frame from the server: ${(error as Error).message}`, requestId: 0, closing: false });
+    }
+  }
+
+  private dispatch(data: Buffer, isBinary: boolean): void {
     const frame = this.parseFrame(data, isBinary);
     if (!frame) {
       this.emit('error', { code: 'E_BUS_MALFORMED', message: 'the server sent a frame that is not a bus frame', requestId: 0, closing: false });
