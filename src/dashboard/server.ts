@@ -53,7 +53,13 @@ export function createDashboardHandler(options: DashboardOptions = {}): (request
   const root = normalize(webRoot + sep);
 
   return (request, response) => {
-    const path = decodeURIComponent((request.url ?? '/').split(/[?#]/)[0]);
+    let path: string;
+    try {
+      path = decodeURIComponent((request.url ?? '/').split(/[?#]/)[0]);
+    } catch {
+      response.writeHead(400, { ...SECURITY_HEADERS, 'content-type': 'text/plain' }).end('bad request path\n');
+      return;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { ...SECURITY_HEADERS, allow: 'GET, HEAD' }).end();
       return;
