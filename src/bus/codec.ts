@@ -297,6 +297,7 @@ export function statusToMessage(s: BusStatus): Decoded {
     blocksDropped: s.blocksDropped,
     blocksOverflowed: s.blocksOverflowed,
     recorderQueueOccupancy: s.recorderQueueOccupancy,
+    recorderFramesDropped: s.recorderFramesDropped ?? null,
     latency: s.latency.map(histogramToMessage),
     devices: s.devices.map(deviceToMessage),
     estopEngaged: s.estopEngaged,
@@ -315,6 +316,7 @@ export function messageToStatus(m: Decoded): BusStatus {
     blocksDropped: m.blocksDropped,
     blocksOverflowed: m.blocksOverflowed,
     recorderQueueOccupancy: opt(m.recorderQueueOccupancy),
+    recorderFramesDropped: opt(m.recorderFramesDropped),
     latency: (m.latency as Decoded[]).map((h) => ({
       name: h.name,
       bucketUpperUs: [...h.bucketUpperUs],

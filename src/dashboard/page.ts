@@ -96,7 +96,7 @@ footer { padding:4px 14px 10px; color:var(--dim); }
       <h2 style="margin-top:8px">Buffers</h2>
       <div>source buffer <b id="occ-source">—</b></div><div class="bar"><div id="bar-source"></div></div>
       <div>recorder queue <b id="occ-recorder">—</b></div><div class="bar"><div id="bar-recorder"></div></div>
-      <div class="kv"><span>blocks dropped</span><span id="dropped">—</span><span>blocks overflowed</span><span id="overflowed">—</span><span>bus drops (this page)</span><span id="bus-drops">0</span></div>
+      <div class="kv"><span>blocks dropped</span><span id="dropped">—</span><span>blocks overflowed</span><span id="overflowed">—</span><span>recorder frames dropped</span><span id="recorder-dropped">—</span><span>bus drops (this page)</span><span id="bus-drops">0</span></div>
       <div id="devices" style="margin-top:6px"></div>
     </section>
     <section id="stim" hidden>

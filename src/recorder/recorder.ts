@@ -390,7 +390,8 @@ export class Recorder {
     this.timers.clear(this.flushTimer);
     this.flush(true);
     this.closedPromise = new Promise<void>((resolve) => (this.resolveClosed = resolve));
-    this.send({ type: 'close' });
+    if (this.failure) this.resolveClosed!();
+    else this.send({ type: 'close' });
     await this.closedPromise;
     await this.worker.terminate();
     this.deps.log?.('info', `recorder: closed ${this.recordingDirectory} (${this.counters.framesOnDisk} frames, ${this.counters.framesOverflowed} dropped)`);
@@ -453,6 +454,8 @@ export class Recorder {
         return;
       case 'error':
         this.fail(new OptoloopError(m.code as 'E_FILE_WRITE', `recorder: ${m.message}`, { stage: 'recorder' }));
+        // A failure while closing must not leave stop() waiting for a 'closed' that never comes.
+        this.resolveClosed?.();
         return;
       case 'closed':
         this.resolveClosed?.();

@@ -63,7 +63,8 @@ const status: DaemonStatus = {
   sourceBufferOccupancy: 0.125,
   blocksDropped: 2,
   blocksOverflowed: 1,
-  recorderQueueOccupancy: null,
+  recorderQueueOccupancy: 0.25,
+  recorderFramesDropped: 3000,
   latency: [
     { name: 'software', bucketUpperUs: [100, 200, 400], counts: [5, 3, 1, 0], count: 9, p50Us: 150, p99Us: 390, p999Us: null, maxUs: 395 },
   ],

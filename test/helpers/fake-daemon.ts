@@ -134,6 +134,7 @@ export class FakeDaemon implements CommandHandler {
       blocksDropped: 0,
       blocksOverflowed: 0,
       recorderQueueOccupancy: 0.05,
+      recorderFramesDropped: 0,
       latency: [
         {
           name: 'software',

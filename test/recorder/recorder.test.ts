@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isOptoloopError } from '../../src/core/errors.js';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Int16SampleBlock } from '../../src/core/sample-block.js';
@@ -177,6 +178,21 @@ test('blocks that do not fit the stream are refused and counted, not written', a
   assert.is(recorder.counters.blocksRejected, 1);
   await recorder.stop();
   assert.is(recorder.counters.framesOnDisk, 0);
+});
+
+test('a recording folder that cannot be created fails start() with E_FILE_WRITE naming it', async () => {
+  const dir = artifactDir('recorder/unwritable');
+  rmSync(dir, { recursive: true, force: true });
+  writeFileSync(join(artifactDir('recorder'), 'a-file'), 'not a folder');
+  const recorder = new Recorder(config({ directory: join(artifactDir('recorder'), 'a-file') }), { timers: new ManualTimers(new ManualClock()) });
+  try {
+    await recorder.start({ stream: streamInfo(), sessionName: 's' });
+    assert.unreachable('started inside a file');
+  } catch (error) {
+    assert.ok(isOptoloopError(error, 'E_FILE_WRITE'), String(error));
+    assert.match((error as Error).message, 'a-file');
+  }
+  assert.is(recorder.writeBlock(blockSource(1).fill(0, 10, [])), false);
 });
 
 test.run();

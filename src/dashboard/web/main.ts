@@ -84,6 +84,7 @@ const bus = new DashboardBus(`${location.protocol === 'https:' ? 'wss' : 'ws'}:/
     bar('recorder', m.recorderQueueOccupancy);
     $('dropped').textContent = String(m.blocksDropped);
     $('overflowed').textContent = String(m.blocksOverflowed);
+    $('recorder-dropped').textContent = m.recorderFramesDropped === null ? '—' : String(m.recorderFramesDropped);
     $('devices').textContent = (m.devices as Msg[]).map((d) => `${d.name} (${d.kind}): ${d.state}${d.lastError ? ` — ${d.lastError}` : ''}`).join(' · ');
     const h = (m.latency as Msg[])[0];
     if (h) {
