@@ -247,6 +247,7 @@ export class FileReplaySource implements SampleSource {
   private pumpMaxSpeed(generation: number): void {
     let frames = 0;
     while (this.currentState === 'running' && generation === this.runGeneration) {
+      if (!this.pending && !this.readNext()) return;
       if (frames >= this.maxSpeedBatchFrames) {
         const resume = () => {
           if (generation === this.runGeneration && this.currentState === 'running') this.pumpMaxSpeed(generation);
@@ -256,7 +257,6 @@ export class FileReplaySource implements SampleSource {
         else this.yieldToEventLoop(resume);
         return;
       }
-      if (!this.pending && !this.readNext()) return;
       frames += this.block!.frameCount;
       this.emit();
     }
