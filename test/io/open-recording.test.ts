@@ -85,15 +85,16 @@ test('unknown, missing and ambiguous paths fail with what was expected', () => {
 
 test('fileSourceFromConfig: the rig config section becomes a replay source; a bad path rejects at open()', async () => {
   const parsed = validate(fileSourceSchema, { kind: 'file', path: rawPath, realTime: false, blockFrames: 2 });
-  assert.ok(parsed.ok);
-  const source = fileSourceFromConfig((parsed as { value: never }).value, { clock: new ManualClock() });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  const source = fileSourceFromConfig(parsed.value, { clock: new ManualClock() });
   const info = await source.open();
   assert.is(info.channelCount, 2);
   assert.is(source.recording!.format, 'raw');
   await source.close();
 
   const missing = validate(fileSourceSchema, { kind: 'file', path: join(dir, 'nope.bin') });
-  const bad = fileSourceFromConfig((missing as { value: never }).value);
+  if (!missing.ok) throw new Error(JSON.stringify(missing.issues));
+  const bad = fileSourceFromConfig(missing.value);
   await expectRejection(bad.open(), 'E_FILE_NOT_FOUND', 'nope.bin');
 });
 
