@@ -86,6 +86,37 @@ const sglx = new SpikeGlxWriter({ binPath: join(dir, spikeGlxBinName('bench')), 
 writeBench('SpikeGLX write', (b) => sglx.write(b), () => sglx.close());
 await replayBench('SpikeGLX replay (385 words per frame, SY skipped)', sglx.binPath);
 
+/** Real-time pacing with the system clock and asyncScheduler: lateness of each block behind its due time. */
+async function pacingBench(path: string, seconds: number): Promise<void> {
+  const source = new FileReplaySource(openRecording(path), { blockFrames: BLOCK });
+  const info = await source.open();
+  const lateness: number[] = [];
+  let startNs = 0;
+  let frames = 0;
+  const done = new Promise<void>((resolve) => {
+    const sub = source.blocks$.subscribe((b) => {
+      frames += b.frameCount;
+      lateness.push((b.hostReceiveTimeNs - startNs - (frames / info.sampleRateHz) * 1e9) / 1000);
+      if (frames >= seconds * info.sampleRateHz) {
+        sub.unsubscribe();
+        resolve();
+      }
+    });
+  });
+  startNs = performance.now() * 1e6;
+  await source.start();
+  await done;
+  const wallS = (performance.now() * 1e6 - startNs) / 1e9;
+  await source.close();
+  const sorted = Float64Array.from(lateness).sort();
+  console.log(
+    `real-time replay pacing (speed 1, system clock, asyncScheduler), ${seconds} s of ${CHANNELS} ch in ${BLOCK}-frame blocks\n` +
+      `  lateness behind due time µs: p50 ${quantile(sorted, 0.5).toFixed(0)}  p99 ${quantile(sorted, 0.99).toFixed(0)}  p99.9 ${quantile(sorted, 0.999).toFixed(0)}  max ${sorted[sorted.length - 1].toFixed(0)}\n` +
+      `  wall time ${wallS.toFixed(3)} s for ${seconds} s of stream (drift ${((wallS - seconds) * 1000).toFixed(1)} ms)`,
+  );
+}
+await pacingBench(sglx.binPath, Math.min(3, SECONDS));
+
 const oe = new OpenEphysRecordingWriter({ directory: join(dir, 'oe') });
 const stream = oe.addContinuousStream({ streamName: 'bench', sampleRateHz: RATE, channelCount: CHANNELS, uvPerCount: uv });
 writeBench('Open Ephys write (dat + sample_numbers + timestamps)', (b) => stream.write(b), () => oe.close());
