@@ -117,7 +117,9 @@ export interface FileSourceExtras extends OpenRecordingOptions {
  * `open()` (so a missing file rejects there, with the path).
  */
 export function fileSourceFromConfig(config: FileSourceConfig, extras: FileSourceExtras = {}): FileReplaySource {
-  return new FileReplaySource(() => openRecording(config.path, config.format, extras), {
+  const stream = extras.stream ?? (config.stream === null ? undefined : /^\d+$/.test(config.stream) ? Number(config.stream) : config.stream);
+  const options: OpenRecordingOptions = { stream, channels: extras.channels ?? config.channels };
+  return new FileReplaySource(() => openRecording(config.path, config.format, options), {
     blockFrames: config.blockFrames,
     realTime: config.realTime,
     speed: config.speed,

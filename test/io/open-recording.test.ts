@@ -98,4 +98,27 @@ test('fileSourceFromConfig: the rig config section becomes a replay source; a ba
   await expectRejection(bad.open(), 'E_FILE_NOT_FOUND', 'nope.bin');
 });
 
+test('fileSourceFromConfig: stream by index or name, and the channel selection, from the config', async () => {
+  const two = new OpenEphysRecordingWriter({ directory: join(dir, 'oe-two') });
+  two.addContinuousStream({ streamName: 'ProbeA', sampleRateHz: 30000, channelCount: 2, uvPerCount: 0.195 }).writeFrames(new Int16Array(4), 2, 0);
+  two.addContinuousStream({
+    streamName: 'ProbeB', sampleRateHz: 2500, channelCount: 3, uvPerCount: [0.195, 0.195, 152.587890625], channelKinds: ['electrode', 'electrode', 'adc'],
+  }).writeFrames(new Int16Array(6), 2, 0);
+  two.close();
+  const cases: [Record<string, unknown>, number, number][] = [
+    [{}, 30000, 2],
+    [{ stream: '1' }, 2500, 2],
+    [{ stream: 'ProbeB', channels: 'analog' }, 2500, 3],
+  ];
+  for (const [extra, rate, channels] of cases) {
+    const parsed = validate(fileSourceSchema, { kind: 'file', path: join(dir, 'oe-two'), ...extra });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const source = fileSourceFromConfig(parsed.value);
+    const info = await source.open();
+    assert.is(info.sampleRateHz, rate, JSON.stringify(extra));
+    assert.is(info.channelCount, channels, JSON.stringify(extra));
+    await source.close();
+  }
+});
+
 test.run();
