@@ -39,7 +39,7 @@
  * (without `loop`) the source moves to `stopped`, `ended` becomes true and `blocks$` completes; a
  * read error moves it to `failed` and errors `blocks$`.
  */
-import { asyncScheduler, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { systemClock, type MonotonicClock } from '../core/clock.js';
 import { OptoloopError, isOptoloopError } from '../core/errors.js';
 import type { MutableInt16Block, SampleBlock } from '../core/sample-block.js';
@@ -111,10 +111,11 @@ export class FileReplaySource implements SampleSource {
   /** Guards against a second pump loop when start() follows stop() inside a yield. */
   private runGeneration = 0;
 
-  private readonly wake = (): void => {
-    this.wakeup = null;
-    this.pumpRealTime();
-  };
+  /** The scheduler's work: one static function, the source passed as state (no closure per wake). */
+  private static wake(this: SchedulerAction<FileReplaySource>, source?: FileReplaySource): void {
+    source!.wakeup = null;
+    source!.pumpRealTime(this);
+  }
 
   constructor(reader: RecordingReader | (() => RecordingReader), options: FileReplayOptions = {}) {
     this.openReader = typeof reader === 'function' ? reader : () => reader;
@@ -196,7 +197,7 @@ export class FileReplaySource implements SampleSource {
     if (this.realTime) {
       this.anchorTimeNs = this.clock.nowNs();
       this.anchorIndex = this.nextIndex ?? this.reader!.firstSampleIndex;
-      this.pumpRealTime();
+      this.pumpRealTime(null);
     } else {
       this.pumpMaxSpeed(generation);
     }
@@ -223,7 +224,11 @@ export class FileReplaySource implements SampleSource {
 
   // --- Pacing ---------------------------------------------------------------------------------
 
-  private pumpRealTime(): void {
+  /**
+   * Emits every block that is due, then schedules the next wake-up: by rescheduling the action that
+   * woke it when there is one (RxJS reuses the action object), so waking allocates no work item.
+   */
+  private pumpRealTime(action: SchedulerAction<FileReplaySource> | null): void {
     const block = this.block!;
     const rate = block.sampleRateHz;
     for (let burst = 0; this.currentState === 'running'; burst++) {
@@ -232,16 +237,20 @@ export class FileReplaySource implements SampleSource {
       const dueNs = this.anchorTimeNs + ((endIndex - this.anchorIndex) / rate / this.speed) * 1e9;
       const now = this.clock.nowNs();
       if (now < dueNs - EARLY_TOLERANCE_NS) {
-        this.wakeup = this.scheduler.schedule(this.wake, (dueNs - now) / 1e6);
+        this.scheduleWake(action, (dueNs - now) / 1e6);
         return;
       }
       if (burst >= this.maxBurstBlocks) {
         // Behind schedule: let other work run before catching up.
-        this.wakeup = this.scheduler.schedule(this.wake, 0);
+        this.scheduleWake(action, 0);
         return;
       }
       this.emit();
     }
+  }
+
+  private scheduleWake(action: SchedulerAction<FileReplaySource> | null, delayMs: number): void {
+    this.wakeup = action ? action.schedule(this, delayMs) : this.scheduler.schedule(FileReplaySource.wake, delayMs, this);
   }
 
   private pumpMaxSpeed(generation: number): void {
