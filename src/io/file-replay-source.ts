@@ -210,10 +210,7 @@ export class FileReplaySource implements SampleSource {
   }
 
   async close(): Promise<void> {
-    if (this.currentState === 'closed' && (this.disposed || this.reader === null)) {
-      this.disposed = true;
-      return;
-    }
+    if (this.disposed) return;
     this.cancelWakeup();
     this.reader?.close();
     this.reader = null;

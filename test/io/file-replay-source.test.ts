@@ -252,6 +252,17 @@ test('a file that shrinks during replay fails the source: state failed, blocks$ 
   await source.close();
 });
 
+test('close() before open() completes blocks$ and makes the source final', async () => {
+  const source = new FileReplaySource(() => {
+    throw new Error('never opened');
+  });
+  let completed = false;
+  source.blocks$.subscribe({ complete: () => (completed = true) });
+  await source.close();
+  assert.ok(completed);
+  await expectRejection(source.open(), 'E_SOURCE_STATE', 'a source that was not closed');
+});
+
 test('options are validated when the source is built', () => {
   const reader = { } as never;
   const bad = (options: FileReplayOptions, fragment: string) => {

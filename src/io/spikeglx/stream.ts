@@ -25,7 +25,7 @@ export interface SpikeGlxChannel {
   readonly acqIndex: number;
   readonly kind: SpikeGlxChannelClass;
   readonly name: string;
-  /** µV per count; null for status and digital words. */
+  /** µV per count; null for status and digital words (and for undelivered channels whose scale the meta omits). */
   readonly uvPerCount: number | null;
 }
 
@@ -93,11 +93,16 @@ export function describeSpikeGlxStream(meta: SpikeGlxMeta, selection: ChannelSel
     if (meta.has('niMaxInt')) maxInt = meta.number('niMaxInt', { positive: true });
     else if (analogDelivered > 0) notes.push('niMaxInt absent: 32768 assumed (16-bit NI ADC)');
     const mnGain = nMn > 0 ? meta.number('niMNGain', { positive: true, why: 'gain of the MN (neural) channels' }) : 1;
-    const maGain = nMa > 0 && selection === 'analog' ? meta.number('niMAGain', { positive: true, why: 'gain of the MA channels' }) : 1;
+    // MA gain: required when MA channels are delivered; otherwise read if present (for `channels`).
+    const maGain =
+      nMa > 0 && (selection === 'analog' || meta.has('niMAGain')) ? meta.number('niMAGain', { positive: true, why: 'gain of the MA channels' }) : null;
+    const rangeKnown = range > 0 || meta.has('niAiRangeMax');
+    const rangeV = range > 0 ? range : rangeKnown ? meta.number('niAiRangeMax', { positive: true }) : 0;
     for (let i = 0; i < saved; i++) {
       const kind: SpikeGlxChannelClass = i < nMn ? 'MN' : i < nMn + nMa ? 'MA' : i < nMn + nMa + nXa ? 'XA' : 'DW';
       const gain = kind === 'MN' ? mnGain : kind === 'MA' ? maGain : 1;
-      const uvPerCount = kind === 'DW' ? null : (range / maxInt / gain) * 1e6;
+      // null: a digital word, or a scale the meta does not give (only possible for channels not delivered).
+      const uvPerCount = kind === 'DW' || gain === null || !rangeKnown ? null : (rangeV / maxInt / gain) * 1e6;
       const name = mapNames?.[i] ?? `${kind}${acq[i]}`;
       channels.push({ fileIndex: i, acqIndex: acq[i], kind, name, uvPerCount });
     }

@@ -159,6 +159,14 @@ test('nidq with MN/MA/XA/DW words: neural = MN; analog = MN+MA+XA at their gains
   assert.equal(analog.info.channelNames, ['MN0', 'MN1', 'MN2', 'MA0', 'MA1', 'XA0', 'XA1']);
   assert.equal(Array.from(analog.info.uvPerCount!), [0.762939453125, 0.762939453125, 0.762939453125, 15.2587890625, 15.2587890625, 152.587890625, 152.587890625]);
   assert.is(firstDifference((await replayAll(analog, 33)).samples, pick(data, 8, [0, 1, 2, 3, 4, 5, 6])), -1);
+
+  const { niMNGain: _mn, ...noMnGain } = meta;
+  const missing = writePair(dir, 'nogain_g0_t0.nidq', noMnGain, data);
+  expectOptoloopError(() => new SpikeGlxReader(missing), 'E_FILE_MALFORMED', 'nogain_g0_t0.nidq.meta', 'niMNGain', 'missing key', 'gain of the MN (neural) channels');
+  const { niMAGain: _ma, ...noMaGain } = meta;
+  const noMa = writePair(dir, 'noma_g0_t0.nidq', noMaGain, data);
+  assert.is(new SpikeGlxReader(noMa).info.channelCount, 3, 'MA gain is not needed for the neural channels');
+  expectOptoloopError(() => new SpikeGlxReader(noMa, { channels: 'analog' }), 'E_FILE_MALFORMED', 'niMAGain', 'missing key');
 });
 
 test('~snsGeomMap gives the layout: x offset by shank × spacing, z as y, one shank per index', () => {
