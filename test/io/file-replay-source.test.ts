@@ -252,6 +252,26 @@ test('a file that shrinks during replay fails the source: state failed, blocks$ 
   await source.close();
 });
 
+test('a consumer may stop the source from inside next(): no further block is emitted, in either pace', async () => {
+  const { path } = twoSecondFile('stop-inside');
+  for (const realTime of [true, false]) {
+    const { scheduler, clock } = virtualTime();
+    const source = new FileReplaySource(new RawReader(path), { blockFrames: 100, realTime, clock, scheduler });
+    await source.open();
+    let count = 0;
+    source.blocks$.subscribe(() => {
+      if (++count === 7) void source.stop();
+    });
+    await source.start();
+    scheduler.flush();
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    assert.is(count, 7, realTime ? 'real time' : 'max speed');
+    assert.is(source.state, 'stopped');
+    assert.is(source.framesIntoFile, 700);
+    await source.close();
+  }
+});
+
 test('close() before open() completes blocks$ and makes the source final', async () => {
   const source = new FileReplaySource(() => {
     throw new Error('never opened');
