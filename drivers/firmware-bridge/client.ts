@@ -74,10 +74,14 @@ export class BridgeClient {
   readonly events$ = new Subject<TrainDoneEvent>();
   /** Device errors that belong to no request (damaged frames the host never sent, §4.6). */
   readonly deviceErrors$ = new Subject<OptoloopError>();
+  /** Frames received per op, and device errors per code: protocol coverage for diagnostics and tests. */
+  readonly framesByOp = new Uint32Array(256);
+  readonly errorsByCode = new Uint32Array(256);
   /** Called once when the port fails (not when we close it). */
   onLost: ((error: OptoloopError) => void) | null = null;
 
   private readonly writer = new FrameWriter();
+  private readonly reader = new PayloadReader(this.parser.frame, FRAME_HEADER_BYTES, 0);
   private readonly pending = new Map<number, Pending>();
   private staging = new Uint8Array(QUEUE_BYTES);
   private stagingLength = 0;
@@ -275,7 +279,8 @@ export class BridgeClient {
     const length = this.parser.frameLength;
     const op = frame[0];
     const seq = frame[1] | (frame[2] << 8);
-    const reader = new PayloadReader(frame, FRAME_HEADER_BYTES, length - FRAME_MIN_BYTES);
+    const reader = this.reader.at(FRAME_HEADER_BYTES, length - FRAME_MIN_BYTES);
+    this.framesByOp[op]++;
     if (op === Op.TRAIN_DONE) {
       this.counters.events++;
       if (this.lastEventSeq >= 0) this.counters.eventsLost += (seq - this.lastEventSeq - 1 + 0x10000) & 0xffff;
@@ -295,6 +300,7 @@ export class BridgeClient {
         this.deviceErrors$.next(error as OptoloopError);
         return;
       }
+      this.errorsByCode[reply.code]++;
       const error = deviceRefused(this.options.device, reply);
       const p = this.pending.get(seq);
       if (!p) {

@@ -164,13 +164,19 @@ export class FrameWriter {
 
 /** A reply or event payload inside a received frame. */
 export class PayloadReader {
-  private view: DataView;
+  private readonly view: DataView;
   constructor(
     private readonly bytes: Uint8Array,
-    private readonly start: number,
-    readonly length: number,
+    private start: number,
+    public length: number,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  /** Points the reader at another payload in the same buffer (one reader per parser, reused). */
+  at(start: number, length: number): this {
+    this.start = start;
+    this.length = length;
+    return this;
   }
   u8(at: number): number {
     return this.bytes[this.start + at];
