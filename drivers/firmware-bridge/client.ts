@@ -39,6 +39,8 @@ export interface BridgeClientCounters {
   /** Gaps in the device's event sequence (§4.5). */
   eventsLost: number;
   bytesWritten: number;
+  /** Reads that returned data: with bytes arriving one by one this approaches the byte count. */
+  reads: number;
 }
 
 export interface BridgeClientOptions {
@@ -69,6 +71,7 @@ export class BridgeClient {
     events: 0,
     eventsLost: 0,
     bytesWritten: 0,
+    reads: 0,
   };
   /** TRAIN_DONE events. */
   readonly events$ = new Subject<TrainDoneEvent>();
@@ -266,6 +269,7 @@ export class BridgeClient {
         return;
       }
       const receiveTimeNs = this.options.clock.nowNs();
+      this.counters.reads++;
       let at = 0;
       while (at < bytesRead) {
         at = this.parser.feed(buffer, at, bytesRead);
