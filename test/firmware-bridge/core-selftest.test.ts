@@ -17,4 +17,9 @@ test('the firmware core passes its C++ unit checks', () => {
   assert.ok(Number(m![1]) >= 20);
 });
 
+test('the Teensy sketch and its HAL compile against a stand-in of the Teensy API (syntax and use of the core only)', () => {
+  const run = spawnSync('make', ['-s', '-C', join(packageRoot(), 'firmware-bridge', 'host'), 'sketch-check'], { encoding: 'utf8' });
+  assert.is(run.status, 0, run.stderr);
+});
+
 test.run();
