@@ -102,12 +102,12 @@ test('PROGRAM, TRIGGER, TRAIN_DONE: the ack carries the start time, every edge f
 
 test('TRIGGER of two outputs starts both trains at the same device time', async () => {
   await rig.sink.program(1, { pulseWidthMs: 1, pulseIntervalMs: 5, pulseCount: 2, delayMs: 0, level: 1 });
-  const done = next(rig.sink.trainDone$, (e) => e.channel === 1);
+  const done1 = next(rig.sink.trainDone$, (e) => e.channel === 1);
+  const done0 = next(rig.sink.trainDone$, (e) => e.channel === 0);
   const ackPromise = next(rig.sink.acks$, (a) => a.kind === 'trigger');
   rig.sink.trigger(0b11, MANUAL);
   const ack = await ackPromise;
-  await done;
-  await next(rig.sink.trainDone$.pipe(), (e) => e.channel === 0).catch(() => undefined);
+  await Promise.all([done0, done1]);
   const t = ack.deviceTimeUs!;
   const first = (c: number): number => rig.edges().find((e) => e.channel === c && e.on && e.scheduledUs >= t)!.scheduledUs;
   assert.is(first(0), t + 1000);
