@@ -31,6 +31,8 @@ export interface FirmwareBridgeSinkDeps {
   /** Transport; the serial binding by default (a mock or a pty-backed binding in tests). */
   readonly binding?: Binding<SerialOpenOptions>;
   readonly clock?: MonotonicClock;
+  /** First sequence number of each connection (tests of the wrap); random by default. */
+  readonly firstSeq?: number;
 }
 
 export type BridgeConnectionEvent =
@@ -54,6 +56,7 @@ export class FirmwareBridgeSink implements StimulusSink {
   readonly config: FirmwareBridgeSinkConfig;
   private readonly binding: Binding<SerialOpenOptions>;
   private readonly clock: MonotonicClock;
+  private readonly firstSeq: number | undefined;
   private readonly ackSubject = new Subject<StimulusAck>();
   private readonly errorSubject = new Subject<OptoloopError>();
   private readonly connectionSubject = new Subject<BridgeConnectionEvent>();
@@ -84,6 +87,7 @@ export class FirmwareBridgeSink implements StimulusSink {
     this.config = validateOptions(firmwareBridgeSinkSchema, { kind: 'firmware-bridge', ...config }, STAGE);
     this.binding = deps.binding ?? new SerialBinding();
     this.clock = deps.clock ?? systemClock;
+    this.firstSeq = deps.firstSeq;
   }
 
   get state(): SinkState {
@@ -249,7 +253,7 @@ export class FirmwareBridgeSink implements StimulusSink {
     if (!lowLatency) {
       this.warningSubject.next(`${this.config.path}: low-latency mode unavailable on this port (a pseudo-terminal or a CDC device has no latency timer); carrying on`);
     }
-    const client = new BridgeClient(port, { device: this.config.path, requestTimeoutMs: this.config.requestTimeoutMs, clock: this.clock });
+    const client = new BridgeClient(port, { device: this.config.path, requestTimeoutMs: this.config.requestTimeoutMs, clock: this.clock, firstSeq: this.firstSeq });
     client.start();
     let hello: HelloReply;
     try {
@@ -304,7 +308,13 @@ export class FirmwareBridgeSink implements StimulusSink {
     this.reconnectAttempt++;
     try {
       const hello = await this.connect();
-      if (this.sinkState !== 'opened') return;
+      if (this.sinkState !== 'opened') {
+        // Closed while we were reconnecting: do not leave the new connection open.
+        const client = this.current;
+        this.current = null;
+        await client?.close();
+        return;
+      }
       let reprogrammed = 0;
       for (const [output, train] of this.programs) {
         await this.requireClient('re-program').request(Op.PROGRAM, (w) => w.program(output, train), () => null);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { firstValueFrom, filter, timeout } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { EmulatorProcess, buildEmulator, type EmulatorOptions } from '../../../drivers/firmware-bridge/emulator.js';
-import { FirmwareBridgeSink } from '../../../drivers/firmware-bridge/sink.js';
+import { FirmwareBridgeSink, type FirmwareBridgeSinkDeps } from '../../../drivers/firmware-bridge/sink.js';
 import type { FirmwareBridgeSinkConfig } from '../../../drivers/firmware-bridge/config.js';
 import { artifactDir } from '../../helpers/paths.js';
 
@@ -27,7 +27,12 @@ export interface Rig {
 }
 
 /** One emulator on a pty and a sink connected to it through the real serial binding. */
-export async function startRig(name: string, emulator: Partial<EmulatorOptions> = {}, sink: Partial<FirmwareBridgeSinkConfig> = {}): Promise<Rig> {
+export async function startRig(
+  name: string,
+  emulator: Partial<EmulatorOptions> = {},
+  sink: Partial<FirmwareBridgeSinkConfig> = {},
+  deps: FirmwareBridgeSinkDeps = {},
+): Promise<Rig> {
   buildEmulator();
   const dir = artifactDir(`firmware-bridge-${name}-${process.pid}`);
   const linkPath = join(dir, 'tty');
@@ -35,7 +40,7 @@ export async function startRig(name: string, emulator: Partial<EmulatorOptions> 
   rmSync(logPath, { force: true });
   const options: EmulatorOptions = { linkPath, logPath, ...emulator };
   let emu = await EmulatorProcess.start(options);
-  const bridge = new FirmwareBridgeSink({ path: linkPath, requestTimeoutMs: 2000, ...sink });
+  const bridge = new FirmwareBridgeSink({ path: linkPath, requestTimeoutMs: 2000, ...sink }, deps);
   const rig: Rig = {
     dir,
     linkPath,

@@ -164,4 +164,24 @@ test('opening a port where nothing answers fails with E_DEVICE_TIMEOUT, and the 
   }
 });
 
+test('sequence numbers wrap from 65535 to 0 without a false duplicate or a lost reply', async () => {
+  const rig = await startRig('wrap', {}, {}, { firstSeq: 65_528 });
+  try {
+    await rig.sink.open();
+    await rig.sink.program(0, train);
+    for (let i = 0; i < 12; i++) {
+      const done = next(rig.sink.trainDone$, (e) => e.channel === 0);
+      assert.ok((await fire(rig)).ok);
+      await done;
+    }
+    assert.ok(rig.sink.client!.nextSeq < 100, 'the host wrapped');
+    const status = await rig.sink.getStatus();
+    assert.is(status.duplicates, 0);
+    assert.is(status.pulsesEmitted, 24);
+    assert.is(rig.sink.client!.counters.unmatchedReplies, 0);
+  } finally {
+    await rig.dispose();
+  }
+});
+
 test.run();

@@ -88,6 +88,9 @@ test('PROGRAM, TRIGGER, TRAIN_DONE: the ack carries the start time, every edge f
   assert.is(ack.cause, MANUAL);
   assert.ok(ack.hostAckTimeNs >= ack.hostWriteTimeNs);
   const event = await done;
+  const after = await rig.sink.getClock();
+  assert.ok(ack.deviceTimeUs! >= programAck.deviceTimeUs! && ack.deviceTimeUs! <= after.deviceTimeUs, 'trigger time inside the GET_CLOCK bracket');
+  assert.ok(event.deviceTimeUs <= after.deviceTimeUs);
   assert.is(event.reason, 0);
   assert.is(event.pulses, 3);
   const t = ack.deviceTimeUs!;
