@@ -1,6 +1,7 @@
 // Host emulator settings shared between the host HAL and main().
 #pragma once
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 
 struct EmulatorConfig {
@@ -20,6 +21,8 @@ struct EmulatorConfig {
 };
 
 extern EmulatorConfig g_emu;
+// Set by SIGUSR1: the next hal_link_up() reports the link down once.
+extern volatile sig_atomic_t g_link_drop;
 
 // Timer state read by the main loop.
 bool host_timer_armed(void);

@@ -20,6 +20,7 @@
 
 static volatile sig_atomic_t g_stop = 0;
 static void on_signal(int) { g_stop = 1; }
+static void on_link_drop(int) { g_link_drop = 1; }
 
 static void usage(void) {
   fprintf(stderr,
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGUSR1, on_link_drop);
   host_clock_init();
   bridge_init();
   printf("PTY %s\nREADY\n", slave_name);

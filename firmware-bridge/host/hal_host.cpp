@@ -3,6 +3,7 @@
 // host got round to them), and the streaming front end is a deterministic test pattern.
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,3 +151,14 @@ uint8_t hal_output_count(void) { return g_emu.outputs; }
 uint8_t hal_stream_channel_count(void) { return g_emu.stream_fd < 0 ? 0 : g_emu.stream_channels; }
 uint32_t hal_stream_max_rate_hz(void) { return g_emu.stream_fd < 0 ? 0 : g_emu.stream_max_rate_hz; }
 bool hal_has_level_outputs(void) { return true; }
+
+// A pty has no DTR line the emulator can see; SIGUSR1 stands for "the host dropped DTR and raised
+// it again" (a host program restarting), seen once by the next poll.
+volatile sig_atomic_t g_link_drop = 0;
+bool hal_link_up(void) {
+  if (g_link_drop) {
+    g_link_drop = 0;
+    return false;
+  }
+  return true;
+}

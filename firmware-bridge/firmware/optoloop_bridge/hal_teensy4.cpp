@@ -154,3 +154,4 @@ uint8_t hal_output_count(void) { return OUTPUTS; }
 uint8_t hal_stream_channel_count(void) { return STREAM_CHANNELS; }
 uint32_t hal_stream_max_rate_hz(void) { return STREAM_MAX_RATE_HZ; }
 bool hal_has_level_outputs(void) { return true; }
+bool hal_link_up(void) { return Serial.dtr(); }

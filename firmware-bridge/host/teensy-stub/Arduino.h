@@ -35,6 +35,7 @@ void __enable_irq(void);
 struct usb_serial_class {
   void begin(long) {}
   int available() { return 0; }
+  int dtr() { return 1; }
   size_t readBytes(char*, size_t) { return 0; }
   int availableForWrite() { return 64; }
   size_t write(const uint8_t*, size_t n) { return n; }

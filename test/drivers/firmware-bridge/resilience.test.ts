@@ -164,6 +164,34 @@ test('opening a port where nothing answers fails with E_DEVICE_TIMEOUT, and the 
   }
 });
 
+test('the host drops the link (DTR) mid-train: the firmware stops the light and wants a new HELLO', async () => {
+  const rig = await startRig('dtr');
+  try {
+    await rig.sink.open();
+    await rig.sink.program(1, { pulseWidthMs: 2, pulseIntervalMs: 20, pulseCount: 500, delayMs: 0, level: 1 });
+    const aborted = next(rig.sink.trainDone$, (e) => e.channel === 1);
+    const ack = await fire(rig, 0b10);
+    assert.ok(ack.ok);
+    rig.emulator.signal('SIGUSR1');
+    const done = await aborted;
+    assert.is(done.reason, 1, 'aborted, not completed');
+    assert.ok(done.pulses < 500);
+    const edges = rig.edges().filter((e) => e.channel === 1);
+    assert.is(edges[edges.length - 1].on, false, 'the gate is low');
+    assert.ok(edges.filter((e) => e.on).every((e) => e.scheduledUs <= done.deviceTimeUs));
+    let error: unknown = null;
+    try {
+      await rig.sink.getStatus();
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(isOptoloopError(error, 'E_DEVICE_REFUSED'));
+    assert.is((error as OptoloopError).details.firmwareError, 'NOT_READY');
+  } finally {
+    await rig.dispose();
+  }
+});
+
 test('sequence numbers wrap from 65535 to 0 without a false duplicate or a lost reply', async () => {
   const rig = await startRig('wrap', {}, {}, { firstSeq: 65_528 });
   try {

@@ -23,6 +23,7 @@ struct BridgeState {
   uint8_t last_reply[OB_FRAME_ENCODED_MAX + 1];
   uint16_t last_reply_len;
   bool hello_done;
+  bool link_was_up;
   uint16_t event_seq;
   ObCounters counters;
 };
@@ -368,8 +369,10 @@ void bridge_init(void) {
   b.rx_overflow = false;
   b.have_last = false;
   b.hello_done = false;
+  b.link_was_up = false;
   b.event_seq = 0;
   b.counters.frames_ok = b.counters.crc_errors = b.counters.frame_errors = b.counters.duplicates = b.counters.refusals = 0;
+  b.counters.link_drops = 0;
   ob_sched_init(hal_output_count());
 }
 
@@ -378,6 +381,16 @@ void bridge_on_timer(void) { ob_sched_on_timer(hal_now_us()); }
 const ObCounters* bridge_counters(void) { return &b.counters; }
 
 void bridge_poll(void) {
+  const bool link_up = hal_link_up();
+  if (b.link_was_up && !link_up) {
+    // The host went away (closed the port or died): no train outlives it.
+    ob_sched_abort(hal_now_us());
+    ob_stream_stop();
+    b.hello_done = false;
+    b.have_last = false;
+    b.counters.link_drops++;
+  }
+  b.link_was_up = link_up;
   uint8_t chunk[64];
   size_t got;
   while ((got = hal_serial_read(chunk, sizeof(chunk))) > 0) {

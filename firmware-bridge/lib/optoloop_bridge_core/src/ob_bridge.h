@@ -10,6 +10,7 @@ struct ObCounters {
   uint32_t frame_errors;
   uint32_t duplicates;
   uint32_t refusals;
+  uint32_t link_drops;
 };
 
 void bridge_init(void);

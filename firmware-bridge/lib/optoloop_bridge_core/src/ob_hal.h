@@ -39,6 +39,10 @@ void hal_stream_end(void);
 size_t hal_stream_read(int16_t* frames, size_t max_frames);
 bool hal_stream_write(const uint8_t* packet, size_t length);
 
+// Whether a host holds the control link open (USB CDC: DTR high). When it drops, the core stops
+// every output and forgets the handshake (PROTOCOL.md 4.7): a crashed host leaves no light on.
+bool hal_link_up(void);
+
 // Interrupt masking around state shared by the timer interrupt and the main loop.
 uint32_t hal_critical_enter(void);
 void hal_critical_exit(uint32_t state);
