@@ -113,7 +113,6 @@ export class BridgeClient {
     void this.readLoop();
     const period = Math.max(5, Math.floor(this.options.requestTimeoutMs / 4));
     this.sweepTimer = setInterval(() => this.sweep(), period);
-    this.sweepTimer.unref();
   }
 
   get isLost(): boolean {
