@@ -13,6 +13,7 @@ import { MANUAL, next, startRig, type Rig } from './harness.js';
 
 let rig: Rig;
 let plain: Rig; // a board without streaming hardware
+const warnings: string[] = [];
 const framesByOp = new Map<number, number>();
 const errorsByCode = new Map<number, number>();
 
@@ -41,6 +42,7 @@ const train = { pulseWidthMs: 2, pulseIntervalMs: 10, pulseCount: 3, delayMs: 1,
 test.before(async () => {
   rig = await startRig('protocol', { streamOutPath: '/dev/null' });
   plain = await startRig('plain');
+  rig.sink.warnings$.subscribe((w) => warnings.push(w));
   await rig.sink.open();
   await plain.sink.open();
 });
@@ -64,6 +66,9 @@ test('HELLO: the handshake reports the firmware, its outputs, ceilings and capab
   assert.is(hello.streamChannelCount, 8);
   assert.is(hello.capabilities & 0x2, 0x2, 'streaming capability with a stream endpoint');
   assert.is(plain.sink.hello!.capabilities & 0x2, 0, 'no streaming capability without one');
+  // A pty has no latency timer: the sink says so and carries on.
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0], /low-latency mode unavailable/);
 });
 
 test('GET_CLOCK: device time moves forward and no faster than the host saw time pass', async () => {
