@@ -5,6 +5,9 @@
  */
 import * as s from './schema.js';
 import { pipelineOptionsSchema } from '../pipeline/options.js';
+import { busConfigSchema } from '../bus/config.js';
+import { recorderConfigSchema } from '../recorder/config.js';
+import { dashboardConfigSchema } from '../dashboard/config.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -59,6 +62,9 @@ export const rigConfigSchema = s.object({
   source: sourceSchema,
   probe: probeSchema,
   pipeline: pipelineOptionsSchema,
+  bus: busConfigSchema,
+  recorder: recorderConfigSchema,
+  dashboard: dashboardConfigSchema,
 });
 
 export type RigConfig = s.Infer<typeof rigConfigSchema>;
