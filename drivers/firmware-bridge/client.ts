@@ -1,7 +1,7 @@
 import { Subject } from 'rxjs';
 import { OptoloopError } from '../../src/core/errors.js';
-import type { MonotonicClock } from '../../src/core/clock.js';
-import { deviceDisconnected, isReadCancelled, type BindingPort } from '../binding/binding.js';
+import type { ByteParser, DeviceConnection } from '../binding/device-connection.js';
+import type { TimerHandle, Timers } from '../binding/timers.js';
 import { FrameWriter, PayloadReader, readError, readTrainDone, type DeviceErrorReply, type TrainDoneEvent } from './codec.js';
 import { deviceRefused } from './device-error.js';
 import { FrameParser } from './frame-parser.js';
@@ -10,7 +10,8 @@ import { ERROR_FLAG_SEQ_UNVERIFIED, FRAME_ENCODED_MAX_BYTES, FRAME_HEADER_BYTES,
 const STAGE = 'drivers/firmware-bridge';
 /** PROTOCOL.md §4.3: at most this many requests in flight. */
 export const MAX_OUTSTANDING = 64;
-const QUEUE_BYTES = MAX_OUTSTANDING * (FRAME_ENCODED_MAX_BYTES + 2);
+/** Transmit buffers: one per outstanding request, and a few for raw writes. */
+const TX_SLOTS = MAX_OUTSTANDING + 8;
 
 /** How a request ended: the reply's payload (valid only during the call), the device's refusal, or a failure. */
 export type RequestOutcome =
@@ -21,8 +22,8 @@ export type RequestOutcome =
 interface Pending {
   readonly seq: number;
   readonly op: number;
-  readonly deadlineNs: number;
   hostWriteTimeNs: number;
+  timer: TimerHandle | null;
   readonly done: (outcome: RequestOutcome) => void;
 }
 
@@ -39,7 +40,7 @@ export interface BridgeClientCounters {
   /** Gaps in the device's event sequence (§4.5). */
   eventsLost: number;
   bytesWritten: number;
-  /** Reads that returned data: with bytes arriving one by one this approaches the byte count. */
+  /** Reads that brought bytes: with bytes arriving one by one this approaches the byte count. */
   reads: number;
 }
 
@@ -47,19 +48,19 @@ export interface BridgeClientOptions {
   /** Names the device in messages, e.g. the port path. */
   readonly device: string;
   readonly requestTimeoutMs: number;
-  readonly clock: MonotonicClock;
+  readonly timers: Timers;
   /** First sequence number; random by default (§4.1). */
   readonly firstSeq?: number;
 }
 
 /**
- * The request/reply layer of the firmware-bridge protocol over one open port: sequence numbers,
- * matching replies to requests, timeouts, events, and the write queue. Writes are issued
- * synchronously: frames go into a staging buffer that is handed to the port at once when no write
- * is in flight, or as soon as the current one returns (the serial binding must not overlap writes).
- * Nothing is allocated per byte; one small record per request.
+ * The request/reply layer of the firmware-bridge protocol over a DeviceConnection (which owns the
+ * port, the read loop, serialized writes and reconnection): it is the connection's ByteParser,
+ * numbers requests, matches replies, times requests out, and delivers events. `send()` encodes
+ * into a transmit buffer allocated at construction and hands it to the connection at once (written
+ * synchronously when no write is in flight), so a trigger never waits for anything.
  */
-export class BridgeClient {
+export class BridgeClient implements ByteParser {
   readonly parser = new FrameParser();
   readonly counters: BridgeClientCounters = {
     requests: 0,
@@ -73,72 +74,64 @@ export class BridgeClient {
     bytesWritten: 0,
     reads: 0,
   };
+  /** Frames received per op, and device errors per code: protocol coverage for diagnostics and tests. */
+  readonly framesByOp = new Uint32Array(256);
+  readonly errorsByCode = new Uint32Array(256);
   /** TRAIN_DONE events. */
   readonly events$ = new Subject<TrainDoneEvent>();
   /** Device errors that belong to no request (damaged frames the host never sent, §4.6). */
   readonly deviceErrors$ = new Subject<OptoloopError>();
-  /** Frames received per op, and device errors per code: protocol coverage for diagnostics and tests. */
-  readonly framesByOp = new Uint32Array(256);
-  readonly errorsByCode = new Uint32Array(256);
-  /** Called once when the port fails (not when we close it). */
-  onLost: ((error: OptoloopError) => void) | null = null;
 
   private readonly writer = new FrameWriter();
   private readonly reader = new PayloadReader(this.parser.frame, FRAME_HEADER_BYTES, 0);
   private readonly pending = new Map<number, Pending>();
-  private staging = new Uint8Array(QUEUE_BYTES);
-  private stagingLength = 0;
-  private stagingSeqs: number[] = [];
-  private inflight = new Uint8Array(QUEUE_BYTES);
-  private inflightSeqs: number[] = [];
-  private writing = false;
-  private readonly readBuffer = new Uint8Array(4096);
+  private readonly tx: Uint8Array[] = [];
+  private readonly txBusy = new Uint8Array(TX_SLOTS);
+  private txNext = 0;
   private seq: number;
   private lastEventSeq = -1;
+  private connection: DeviceConnection | null = null;
   private closed = false;
-  private lost = false;
-  private sweepTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    readonly port: BindingPort,
-    private readonly options: BridgeClientOptions,
-  ) {
+  constructor(private readonly options: BridgeClientOptions) {
     this.seq = (options.firstSeq ?? Math.floor(Math.random() * 0x10000)) & 0xffff;
+    for (let i = 0; i < TX_SLOTS; i++) this.tx.push(new Uint8Array(FRAME_ENCODED_MAX_BYTES + 2));
   }
 
-  /** Starts reading and sweeping timeouts; sends a lone delimiter to flush the line (§3.4). */
-  start(): void {
-    this.staging[this.stagingLength++] = 0;
-    this.flush();
-    void this.readLoop();
-    const period = Math.max(5, Math.floor(this.options.requestTimeoutMs / 4));
-    this.sweepTimer = setInterval(() => this.sweep(), period);
+  /**
+   * Called from the connection's onOpen for every (re)opened link, before the handshake: fails
+   * whatever is outstanding when this link is lost, and sends a lone delimiter to flush the line (§3.4).
+   */
+  attach(connection: DeviceConnection): void {
+    this.connection = connection;
+    this.lastEventSeq = -1;
+    connection.onLoss((error) => this.failAll(error));
+    const slot = this.acquire(Op.HELLO);
+    this.tx[slot][0] = 0;
+    this.transmit(slot, 1, null);
   }
 
-  get isLost(): boolean {
-    return this.lost;
-  }
-  get outstanding(): number {
-    return this.pending.size;
-  }
   /** The sequence number the next request will carry. */
   get nextSeq(): number {
     return this.seq;
+  }
+  get outstanding(): number {
+    return this.pending.size;
   }
 
   /**
    * Sends a request and returns its sequence number at once; `done` is called exactly once with
    * the outcome. `fill` writes the payload into the frame writer and returns its length.
-   * Throws E_SINK_STATE when the port is gone or too many requests are outstanding.
+   * Throws E_SINK_STATE when closed or when too many requests are outstanding.
    */
   send(op: number, fill: ((writer: FrameWriter) => number) | null, done: (outcome: RequestOutcome) => void): number {
-    this.assertUsable(op);
+    const slot = this.acquire(op);
     const seq = this.seq;
     this.seq = (this.seq + 1) & 0xffff;
     this.writer.begin(op, seq);
     const payloadLength = fill ? fill(this.writer) : 0;
-    this.stagingLength = this.writer.finish(payloadLength, this.staging, this.stagingLength);
-    this.track(seq, op, done);
+    const length = this.writer.finish(payloadLength, this.tx[slot], 0);
+    this.transmit(slot, length, this.track(seq, op, done));
     return seq;
   }
 
@@ -166,12 +159,12 @@ export class BridgeClient {
    * `expectSeq` is given, the device's answer to that sequence number is awaited like a reply.
    */
   sendRaw(bytes: Uint8Array, expectSeq: number | null, op: number, done: ((outcome: RequestOutcome) => void) | null): void {
-    this.assertUsable(op);
-    if (this.stagingLength + bytes.length > this.staging.length) throw this.queueFull(op);
-    this.staging.set(bytes, this.stagingLength);
-    this.stagingLength += bytes.length;
-    if (expectSeq !== null && done) this.track(expectSeq & 0xffff, op, done);
-    else this.flushSoon();
+    const connection = this.requireConnection(op);
+    const pending = expectSeq !== null && done ? this.track(expectSeq & 0xffff, op, done) : null;
+    connection.write(bytes.slice()).then(
+      () => this.written(pending, bytes.length),
+      (error: unknown) => this.writeFailed(pending, error),
+    );
   }
 
   /** Encodes one frame into a new array (for sendRaw); `corruptCrc` damages its CRC. */
@@ -182,24 +175,56 @@ export class BridgeClient {
     return out.slice(0, end);
   }
 
-  /** Stops reading, fails whatever is outstanding with E_SINK_STATE, and closes the port. */
-  async close(): Promise<void> {
+  /** Fails whatever is outstanding and completes the event streams. */
+  close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.failAll(new OptoloopError('E_SINK_STATE', `${this.options.device}: closed with the request outstanding`, { stage: STAGE }));
-    await this.port.close().catch(() => undefined);
     this.events$.complete();
     this.deviceErrors$.complete();
   }
 
-  private assertUsable(op: number): void {
-    if (this.closed || this.lost) {
-      throw new OptoloopError('E_SINK_STATE', `${this.options.device}: cannot send ${opName(op)}: the port is ${this.closed ? 'closed' : 'lost'}`, {
+  // ByteParser ----------------------------------------------------------------------------------
+
+  feed(bytes: Uint8Array, offset: number, length: number, hostReceiveTimeNs: number): void {
+    this.counters.reads++;
+    const resyncsBefore = this.parser.counters.resyncs;
+    const end = offset + length;
+    let at = offset;
+    while (at < end) {
+      at = this.parser.feed(bytes, at, end);
+      if (this.parser.frameLength > 0) this.dispatch(hostReceiveTimeNs);
+    }
+    if (this.connection) this.connection.counters.resyncs += this.parser.counters.resyncs - resyncsBefore;
+  }
+
+  reset(): void {
+    this.parser.reset();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private requireConnection(op: number): DeviceConnection {
+    const connection = this.connection;
+    if (this.closed || !connection || connection.state === 'failed' || connection.state === 'disconnected') {
+      throw new OptoloopError('E_SINK_STATE', `${this.options.device}: cannot send ${opName(op)}: the link is ${this.closed ? 'closed' : connection?.state ?? 'not open'}`, {
         stage: STAGE,
       });
     }
-    if (this.pending.size >= MAX_OUTSTANDING || this.stagingLength + FRAME_ENCODED_MAX_BYTES + 1 > this.staging.length) throw this.queueFull(op);
+    return connection;
+  }
+
+  private acquire(op: number): number {
+    this.requireConnection(op);
+    if (this.pending.size >= MAX_OUTSTANDING) throw this.queueFull(op);
+    for (let k = 0; k < TX_SLOTS; k++) {
+      const slot = (this.txNext + k) % TX_SLOTS;
+      if (this.txBusy[slot] === 0) {
+        this.txNext = (slot + 1) % TX_SLOTS;
+        return slot;
+      }
+    }
+    throw this.queueFull(op);
   }
 
   private queueFull(op: number): OptoloopError {
@@ -208,73 +233,60 @@ export class BridgeClient {
     });
   }
 
-  private track(seq: number, op: number, done: (outcome: RequestOutcome) => void): void {
-    const previous = this.pending.get(seq);
-    if (previous) {
-      // Only after 65 536 requests without answers; the old one can no longer be told apart.
-      this.pending.delete(seq);
-      previous.done({ kind: 'failed', error: this.timeoutError(previous), hostWriteTimeNs: previous.hostWriteTimeNs });
-    }
-    this.pending.set(seq, { seq, op, deadlineNs: this.options.clock.nowNs() + this.options.requestTimeoutMs * 1e6, hostWriteTimeNs: 0, done });
-    this.stagingSeqs.push(seq);
-    this.counters.requests++;
-    this.flush();
-  }
-
-  private flushSoon(): void {
-    if (!this.writing) this.flush();
-  }
-
-  private flush(): void {
-    if (this.writing || this.stagingLength === 0 || this.lost || this.closed) return;
-    const data = this.staging;
-    const length = this.stagingLength;
-    this.staging = this.inflight;
-    this.inflight = data;
-    this.stagingLength = 0;
-    const seqs = this.stagingSeqs;
-    this.stagingSeqs = this.inflightSeqs;
-    this.inflightSeqs = seqs;
-    this.writing = true;
-    this.port.write(data.subarray(0, length)).then(
+  private transmit(slot: number, length: number, pending: Pending | null): void {
+    this.txBusy[slot] = 1;
+    // The buffer stays untouched until the write settles (the connection's contract).
+    this.connection!.write(this.tx[slot].subarray(0, length)).then(
       () => {
-        const now = this.options.clock.nowNs();
-        for (let i = 0; i < seqs.length; i++) {
-          const p = this.pending.get(seqs[i]);
-          if (p && p.hostWriteTimeNs === 0) p.hostWriteTimeNs = now;
-        }
-        seqs.length = 0;
-        this.counters.bytesWritten += length;
-        this.writing = false;
-        this.flush();
+        this.txBusy[slot] = 0;
+        this.written(pending, length);
       },
       (error: unknown) => {
-        seqs.length = 0;
-        this.writing = false;
-        this.loseConnection(error);
+        this.txBusy[slot] = 0;
+        this.writeFailed(pending, error);
       },
     );
   }
 
-  private async readLoop(): Promise<void> {
-    const buffer = this.readBuffer;
-    while (!this.closed && !this.lost) {
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await this.port.read(buffer, 0, buffer.length));
-      } catch (error) {
-        if (this.closed || isReadCancelled(error)) return;
-        this.loseConnection(error);
-        return;
-      }
-      const receiveTimeNs = this.options.clock.nowNs();
-      this.counters.reads++;
-      let at = 0;
-      while (at < bytesRead) {
-        at = this.parser.feed(buffer, at, bytesRead);
-        if (this.parser.frameLength > 0) this.dispatch(receiveTimeNs);
-      }
+  private writeFailed(pending: Pending | null, error: unknown): void {
+    if (!pending || this.pending.get(pending.seq) !== pending) return;
+    this.finish(pending);
+    const failure = error instanceof OptoloopError ? error : new OptoloopError('E_DEVICE_DISCONNECTED', `${this.options.device}: write failed: ${String(error)}`, { stage: STAGE, cause: error });
+    pending.done({ kind: 'failed', error: failure, hostWriteTimeNs: 0 });
+  }
+
+  private written(pending: Pending | null, length: number): void {
+    this.counters.bytesWritten += length;
+    if (pending && pending.hostWriteTimeNs === 0) pending.hostWriteTimeNs = this.options.timers.clock.nowNs();
+  }
+
+  private track(seq: number, op: number, done: (outcome: RequestOutcome) => void): Pending {
+    const previous = this.pending.get(seq);
+    if (previous) {
+      // Only after 65 536 requests without answers; the old one can no longer be told apart.
+      this.finish(previous);
+      previous.done({ kind: 'failed', error: this.timeoutError(previous), hostWriteTimeNs: previous.hostWriteTimeNs });
     }
+    const pending: Pending = { seq, op, hostWriteTimeNs: 0, timer: null, done };
+    pending.timer = this.options.timers.setTimeout(() => this.expire(pending), this.options.requestTimeoutMs);
+    this.pending.set(seq, pending);
+    this.counters.requests++;
+    return pending;
+  }
+
+  private finish(p: Pending): void {
+    this.pending.delete(p.seq);
+    if (p.timer) this.options.timers.clearTimeout(p.timer);
+    p.timer = null;
+  }
+
+  private expire(p: Pending): void {
+    p.timer = null;
+    if (this.pending.get(p.seq) !== p) return;
+    this.pending.delete(p.seq);
+    this.counters.timeouts++;
+    if (this.connection) this.connection.counters.drops++;
+    p.done({ kind: 'failed', error: this.timeoutError(p), hostWriteTimeNs: p.hostWriteTimeNs });
   }
 
   private dispatch(receiveTimeNs: number): void {
@@ -284,9 +296,14 @@ export class BridgeClient {
     const seq = frame[1] | (frame[2] << 8);
     const reader = this.reader.at(FRAME_HEADER_BYTES, length - FRAME_MIN_BYTES);
     this.framesByOp[op]++;
+    if (this.connection) this.connection.counters.blocks++;
     if (op === Op.TRAIN_DONE) {
       this.counters.events++;
-      if (this.lastEventSeq >= 0) this.counters.eventsLost += (seq - this.lastEventSeq - 1 + 0x10000) & 0xffff;
+      if (this.lastEventSeq >= 0) {
+        const lost = (seq - this.lastEventSeq - 1 + 0x10000) & 0xffff;
+        this.counters.eventsLost += lost;
+        if (this.connection) this.connection.counters.drops += lost;
+      }
       this.lastEventSeq = seq;
       try {
         this.events$.next(readTrainDone(reader, seq, this.options.device));
@@ -312,7 +329,7 @@ export class BridgeClient {
         this.deviceErrors$.next(error);
         return;
       }
-      this.pending.delete(seq);
+      this.finish(p);
       this.counters.refusals++;
       p.done({ kind: 'refused', error, reply, receiveTimeNs, hostWriteTimeNs: p.hostWriteTimeNs || receiveTimeNs });
       return;
@@ -322,20 +339,9 @@ export class BridgeClient {
       this.counters.unmatchedReplies++;
       return;
     }
-    this.pending.delete(seq);
+    this.finish(p);
     this.counters.replies++;
     p.done({ kind: 'reply', reader, receiveTimeNs, hostWriteTimeNs: p.hostWriteTimeNs || receiveTimeNs });
-  }
-
-  private sweep(): void {
-    if (this.pending.size === 0) return;
-    const now = this.options.clock.nowNs();
-    for (const p of this.pending.values()) {
-      if (p.deadlineNs > now) continue;
-      this.pending.delete(p.seq);
-      this.counters.timeouts++;
-      p.done({ kind: 'failed', error: this.timeoutError(p), hostWriteTimeNs: p.hostWriteTimeNs });
-    }
   }
 
   private timeoutError(p: Pending): OptoloopError {
@@ -346,20 +352,9 @@ export class BridgeClient {
     );
   }
 
-  private loseConnection(cause: unknown): void {
-    if (this.lost || this.closed) return;
-    this.lost = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const error =
-      cause instanceof OptoloopError && cause.code === 'E_DEVICE_DISCONNECTED' ? cause : deviceDisconnected(this.options.device, cause);
-    this.failAll(error);
-    void this.port.close().catch(() => undefined);
-    this.onLost?.(error);
-  }
-
   private failAll(error: OptoloopError): void {
     const all = [...this.pending.values()];
-    this.pending.clear();
+    for (const p of all) this.finish(p);
     for (const p of all) p.done({ kind: 'failed', error, hostWriteTimeNs: p.hostWriteTimeNs });
   }
 }

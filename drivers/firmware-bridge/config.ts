@@ -41,6 +41,7 @@ export const firmwareBridgeSinkSchema = s.object(
     path: s.string({ minLength: 1, description: 'Serial port of the bridge, e.g. /dev/ttyACM0 or /dev/serial/by-id/usb-optoloop…' }),
     baudRate: s.number({ integer: true, min: 1, default: 1_000_000, description: 'Ignored by USB CDC; used when the bridge sits behind a UART adapter.' }),
     requestTimeoutMs: s.number({ above: 0, max: 60_000, default: 500, description: 'A request without a reply within this time fails with E_DEVICE_TIMEOUT.' }),
+    openAttempts: s.number({ integer: true, min: 1, max: 100, default: 3, description: 'Tries to open the port and handshake before open() fails.' }),
     reconnect: s.boolean({ default: true, description: 'Reopen the port after the device vanished, re-handshake and re-program every output.' }),
     reconnectInitialDelayMs: s.number({ above: 0, default: 100, description: 'First wait before reopening; doubles after each failure.' }),
     reconnectMaxDelayMs: s.number({ above: 0, default: 2000, description: 'Longest wait between reopen attempts.' }),

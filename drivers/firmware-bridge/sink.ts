@@ -1,11 +1,12 @@
 import { Subject, type Observable } from 'rxjs';
-import { systemClock, type MonotonicClock } from '../../src/core/clock.js';
 import { OptoloopError, describeValue } from '../../src/core/errors.js';
 import type { DeviceStatus } from '../../src/core/status.js';
 import type { PulseTrainSpec, SinkInfo, SinkState, StimulusAck, StimulusAckKind, StimulusCause, StimulusSink } from '../../src/core/stimulus-sink.js';
 import { validateOptions } from '../../src/pipeline/options.js';
-import type { Binding, BindingPort } from '../binding/binding.js';
+import type { Binding } from '../binding/binding.js';
+import { DeviceConnection } from '../binding/device-connection.js';
 import { SerialBinding, type SerialOpenOptions } from '../binding/serial-binding.js';
+import { systemTimers, type Timers } from '../binding/timers.js';
 import { BridgeClient, type RequestOutcome } from './client.js';
 import {
   readHello,
@@ -30,13 +31,16 @@ const STAGE = 'drivers/firmware-bridge';
 export interface FirmwareBridgeSinkDeps {
   /** Transport; the serial binding by default (a mock or a pty-backed binding in tests). */
   readonly binding?: Binding<SerialOpenOptions>;
-  readonly clock?: MonotonicClock;
-  /** First sequence number of each connection (tests of the wrap); random by default. */
+  /** Timers and their clock: request timeouts and reconnection backoff run on them (ManualTimers in tests). */
+  readonly timers?: Timers;
+  /** First sequence number (tests of the wrap); random by default. */
   readonly firstSeq?: number;
+  /** Where the link's warnings go besides `warnings$` (default console). */
+  readonly log?: { warn(message: string): void };
 }
 
 export type BridgeConnectionEvent =
-  | { readonly kind: 'connected'; readonly hello: HelloReply; readonly lowLatency: boolean }
+  | { readonly kind: 'connected'; readonly hello: HelloReply }
   | { readonly kind: 'lost'; readonly error: OptoloopError }
   | { readonly kind: 'reconnected'; readonly hello: HelloReply; readonly deviceReset: boolean; readonly reprogrammed: number }
   | { readonly kind: 'reconnect-failed'; readonly error: OptoloopError; readonly attempt: number };
@@ -44,19 +48,22 @@ export type BridgeConnectionEvent =
 /**
  * A `StimulusSink` for the optoloop firmware bridge (firmware-bridge/PROTOCOL.md) on a serial port.
  *
- * `open()` handshakes and refuses a firmware of another protocol major; `program()` sends a
- * PulseTrainSpec in µs; `trigger()` writes TRIGGER at once and returns a request id, the device's
- * acknowledgement (with the device µs time at which the trains started) arriving on `acks$`;
- * firmware refusals become E_DEVICE_REFUSED naming the firmware's error. When the port fails the
- * sink says so on `errors$` and `connection$`, reopens it with backoff, handshakes again and
- * re-programs every output it had programmed; acks already delivered are never withdrawn.
+ * The link is a DeviceConnection (drivers/binding): it opens the port, runs the read loop, queues
+ * writes and reconnects with backoff. On every (re)open this sink handshakes (refusing a firmware
+ * of another protocol major), sets the configured limits and, after a reconnect, re-programs every
+ * output it had programmed. `program()` sends a PulseTrainSpec in µs; `trigger()` writes TRIGGER at
+ * once and returns a request id, the device's acknowledgement (with the device µs time at which the
+ * trains started) arriving on `acks$`; firmware refusals become E_DEVICE_REFUSED naming the
+ * firmware's error. A lost link is reported on `errors$` and `connection$`; acks already delivered
+ * are never withdrawn, requests outstanding fail with E_DEVICE_DISCONNECTED.
  */
 export class FirmwareBridgeSink implements StimulusSink {
   readonly kind = 'firmware-bridge';
   readonly config: FirmwareBridgeSinkConfig;
   private readonly binding: Binding<SerialOpenOptions>;
-  private readonly clock: MonotonicClock;
-  private readonly firstSeq: number | undefined;
+  private readonly timers: Timers;
+  private readonly protocol: BridgeClient;
+  private readonly connection: DeviceConnection;
   private readonly ackSubject = new Subject<StimulusAck>();
   private readonly errorSubject = new Subject<OptoloopError>();
   private readonly connectionSubject = new Subject<BridgeConnectionEvent>();
@@ -70,24 +77,44 @@ export class FirmwareBridgeSink implements StimulusSink {
   readonly warnings$: Observable<string> = this.warningSubject.asObservable();
 
   private sinkState: SinkState = 'closed';
-  private connectionState: DeviceStatus['state'] = 'disconnected';
-  private current: BridgeClient | null = null;
   private helloReply: HelloReply | null = null;
   private sinkInfo: SinkInfo | null = null;
   private readonly programs = new Map<number, TrainUs>();
   private nextRequestId = 1;
   private lastError: OptoloopError | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectAttempt = 0;
-  /** Counters of clients already closed, so that status() never goes backwards. */
-  private readonly retired = { bytes: 0, frames: 0, resyncs: 0, drops: 0 };
-  reconnects = 0;
+  private reconnectCount = 0;
+  private pendingReconnect: { hello: HelloReply; deviceReset: boolean; reprogrammed: number } | null = null;
 
   constructor(config: Partial<FirmwareBridgeSinkConfig> & { readonly path: string }, deps: FirmwareBridgeSinkDeps = {}) {
     this.config = validateOptions(firmwareBridgeSinkSchema, { kind: 'firmware-bridge', ...config }, STAGE);
     this.binding = deps.binding ?? new SerialBinding();
-    this.clock = deps.clock ?? systemClock;
-    this.firstSeq = deps.firstSeq;
+    this.timers = deps.timers ?? systemTimers;
+    const c = this.config;
+    this.protocol = new BridgeClient({ device: c.path, requestTimeoutMs: c.requestTimeoutMs, timers: this.timers, firstSeq: deps.firstSeq });
+    this.protocol.events$.subscribe((event) => this.trainDoneSubject.next(event));
+    this.protocol.deviceErrors$.subscribe((error) => this.report(error));
+    const log = deps.log ?? console;
+    this.connection = new DeviceConnection({
+      name: c.path,
+      kind: this.kind,
+      stage: STAGE,
+      open: () => this.binding.open({ path: c.path, baudRate: c.baudRate }),
+      parser: this.protocol,
+      onOpen: (connection, isReconnect) => this.handshake(connection, isReconnect),
+      timers: this.timers,
+      openAttempts: c.openAttempts,
+      reconnect: c.reconnect
+        ? { initialDelayMs: c.reconnectInitialDelayMs, factor: 2, maxDelayMs: c.reconnectMaxDelayMs, maxAttempts: null, healthyAfterMs: 10_000 }
+        : null,
+      silenceTimeoutMs: null,
+      log: { warn: (message) => log.warn(message) },
+    });
+    this.connection.events$.subscribe((event) => {
+      if (event.type === 'warning') this.warningSubject.next(event.message);
+      else if (event.type === 'error') this.onLinkError(event.error);
+      else if (event.type === 'state') this.onLinkState(event.state);
+    });
   }
 
   get state(): SinkState {
@@ -99,14 +126,19 @@ export class FirmwareBridgeSink implements StimulusSink {
   get hello(): HelloReply | null {
     return this.helloReply;
   }
-  /** The request/reply layer of the current connection (diagnostics); null while disconnected. */
+  /** Reconnections completed (handshake and re-programming done). */
+  get reconnects(): number {
+    return this.reconnectCount;
+  }
+  /** The request/reply layer (diagnostics, tests); null while the link is not connected. */
   get client(): BridgeClient | null {
-    return this.current && !this.current.isLost ? this.current : null;
+    return this.connection.isConnected ? this.protocol : null;
   }
 
   async open(): Promise<SinkInfo> {
     if (this.sinkState === 'opened') throw this.stateError('open', 'already open');
-    const hello = await this.connect();
+    await this.connection.open();
+    const hello = this.helloReply!;
     this.sinkState = 'opened';
     this.sinkInfo = {
       description: `optoloop firmware bridge ${hello.boardName} (id 0x${hello.deviceId.toString(16)}) on ${this.config.path}`,
@@ -133,17 +165,16 @@ export class FirmwareBridgeSink implements StimulusSink {
 
   trigger(outputMask: number, cause: StimulusCause): number {
     const requestId = this.nextRequestId++;
-    const client = this.current;
-    if (this.sinkState !== 'opened' || !client || client.isLost) {
+    if (this.sinkState !== 'opened' || !this.connection.isConnected) {
       const error =
         this.sinkState === 'opened'
-          ? new OptoloopError('E_DEVICE_DISCONNECTED', `${this.config.path}: trigger refused: the bridge is disconnected (reconnecting)`, { stage: STAGE })
+          ? new OptoloopError('E_DEVICE_DISCONNECTED', `${this.config.path}: trigger refused: the bridge is ${this.connection.state}`, { stage: STAGE })
           : this.stateError('trigger', `the sink is ${this.sinkState}`);
       this.failLater(requestId, 'trigger', outputMask, cause, error);
       return requestId;
     }
     try {
-      client.send(
+      this.protocol.send(
         Op.TRIGGER,
         (w) => w.trigger(outputMask),
         (outcome) => {
@@ -179,12 +210,12 @@ export class FirmwareBridgeSink implements StimulusSink {
 
   async getClock(): Promise<{ deviceTimeUs: number; hostSendTimeNs: number; hostReceiveTimeNs: number }> {
     const client = this.requireClient('clock');
-    const hostSendTimeNs = this.clock.nowNs();
+    const hostSendTimeNs = this.timers.clock.nowNs();
     const deviceTimeUs = await client.request(Op.GET_CLOCK, null, (r) => {
       requireLength('GET_CLOCK', r, this.config.path);
       return r.u64(0);
     });
-    return { deviceTimeUs, hostSendTimeNs, hostReceiveTimeNs: this.clock.nowNs() };
+    return { deviceTimeUs, hostSendTimeNs, hostReceiveTimeNs: this.timers.clock.nowNs() };
   }
 
   /** Sets the limits of one output, or of every output with 'all'. */
@@ -213,31 +244,16 @@ export class FirmwareBridgeSink implements StimulusSink {
     return this.requireClient('stop streaming').request(Op.STREAM_STOP, null, (r) => readStreamStop(r, this.config.path));
   }
 
+  /** The device line the daemon publishes (bytes, frames, resyncs, drops = timeouts + lost events). */
   status(): DeviceStatus {
-    const c = this.current;
-    return {
-      name: this.config.path,
-      kind: this.kind,
-      state: this.connectionState,
-      bytes: this.retired.bytes + (c ? c.parser.counters.bytes : 0),
-      blocks: this.retired.frames + (c ? c.parser.counters.frames : 0),
-      resyncs: this.retired.resyncs + (c ? c.parser.counters.resyncs : 0),
-      drops: this.retired.drops + (c ? c.counters.eventsLost + c.counters.timeouts : 0),
-      lastError: this.lastError ? this.lastError.toString() : null,
-    };
+    const s = this.connection.status();
+    return { ...s, lastError: this.lastError ? this.lastError.toString() : s.lastError };
   }
 
   async close(): Promise<void> {
     this.sinkState = 'closed';
-    this.connectionState = 'disconnected';
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    const client = this.current;
-    if (client) {
-      this.retire(client);
-      await client.close();
-    }
-    this.current = null;
+    await this.connection.close();
+    this.protocol.close();
     this.ackSubject.complete();
     this.errorSubject.complete();
     this.connectionSubject.complete();
@@ -245,105 +261,57 @@ export class FirmwareBridgeSink implements StimulusSink {
     this.warningSubject.complete();
   }
 
-  private async connect(): Promise<HelloReply> {
-    this.connectionState = this.sinkState === 'opened' ? 'reconnecting' : 'connecting';
-    const port: BindingPort = await this.binding.open({ path: this.config.path, baudRate: this.config.baudRate });
-    await port.flush().catch(() => undefined);
-    const lowLatency = await port.setLowLatency();
-    if (!lowLatency) {
-      this.warningSubject.next(`${this.config.path}: low-latency mode unavailable on this port (a pseudo-terminal or a CDC device has no latency timer); carrying on`);
-    }
-    const client = new BridgeClient(port, { device: this.config.path, requestTimeoutMs: this.config.requestTimeoutMs, clock: this.clock, firstSeq: this.firstSeq });
-    client.start();
-    let hello: HelloReply;
-    try {
-      hello = await client.request(Op.HELLO, (w) => w.hello(PROTOCOL_MAJOR, PROTOCOL_MINOR), (r) => readHello(r, this.config.path));
-      if (hello.protocolMajor !== PROTOCOL_MAJOR) {
-        throw new OptoloopError(
-          'E_DEVICE_PROTOCOL',
-          `${this.config.path}: the firmware speaks protocol ${hello.protocolMajor}.${hello.protocolMinor}, this driver ${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}; update one of them`,
-          { stage: STAGE, details: { deviceMajor: hello.protocolMajor, hostMajor: PROTOCOL_MAJOR } },
-        );
-      }
-      if (this.config.limits) await client.request(Op.SET_LIMITS, (w) => w.setLimits(CHANNEL_ALL, this.config.limits as BridgeLimits), () => null);
-    } catch (error) {
-      await client.close();
-      throw error;
-    }
-    client.onLost = (error) => this.handleLost(client, error);
-    client.events$.subscribe((event) => this.trainDoneSubject.next(event));
-    client.deviceErrors$.subscribe((error) => this.report(error));
-    this.current = client;
-    this.helloReply = hello;
-    this.connectionState = 'connected';
-    this.connectionSubject.next({ kind: 'connected', hello, lowLatency });
-    return hello;
-  }
-
-  private handleLost(client: BridgeClient, error: OptoloopError): void {
-    if (this.current !== client || this.sinkState !== 'opened') return;
-    this.retire(client);
-    this.current = null;
-    this.connectionState = this.config.reconnect ? 'reconnecting' : 'failed';
-    this.report(error);
-    this.connectionSubject.next({ kind: 'lost', error });
-    if (!this.config.reconnect) {
-      this.sinkState = 'failed';
-      return;
-    }
-    this.reconnectAttempt = 0;
-    this.scheduleReconnect(this.config.reconnectInitialDelayMs);
-  }
-
-  private scheduleReconnect(delayMs: number): void {
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.tryReconnect(delayMs);
-    }, delayMs);
-  }
-
-  private async tryReconnect(delayMs: number): Promise<void> {
-    if (this.sinkState !== 'opened') return;
+  /** Runs on every (re)opened port, the read loop already running: HELLO, limits, re-programming. */
+  private async handshake(connection: DeviceConnection, isReconnect: boolean): Promise<void> {
+    this.protocol.attach(connection);
     const previousNonce = this.helloReply?.bootNonce ?? null;
-    this.reconnectAttempt++;
-    try {
-      const hello = await this.connect();
-      if (this.sinkState !== 'opened') {
-        // Closed while we were reconnecting: do not leave the new connection open.
-        const client = this.current;
-        this.current = null;
-        await client?.close();
-        return;
-      }
-      let reprogrammed = 0;
+    const hello = await this.protocol.request(Op.HELLO, (w) => w.hello(PROTOCOL_MAJOR, PROTOCOL_MINOR), (r) => readHello(r, this.config.path));
+    if (hello.protocolMajor !== PROTOCOL_MAJOR) {
+      throw new OptoloopError(
+        'E_DEVICE_PROTOCOL',
+        `${this.config.path}: the firmware speaks protocol ${hello.protocolMajor}.${hello.protocolMinor}, this driver ${PROTOCOL_MAJOR}.${PROTOCOL_MINOR}; update one of them`,
+        { stage: STAGE, details: { deviceMajor: hello.protocolMajor, hostMajor: PROTOCOL_MAJOR } },
+      );
+    }
+    if (this.config.limits) await this.protocol.request(Op.SET_LIMITS, (w) => w.setLimits(CHANNEL_ALL, this.config.limits as BridgeLimits), () => null);
+    let reprogrammed = 0;
+    if (isReconnect) {
       for (const [output, train] of this.programs) {
-        await this.requireClient('re-program').request(Op.PROGRAM, (w) => w.program(output, train), () => null);
+        await this.protocol.request(Op.PROGRAM, (w) => w.program(output, train), () => null);
         reprogrammed++;
       }
-      this.reconnects++;
-      this.connectionSubject.next({ kind: 'reconnected', hello, deviceReset: previousNonce !== hello.bootNonce, reprogrammed });
-    } catch (error) {
-      const failure = error instanceof OptoloopError ? error : new OptoloopError('E_DEVICE_DISCONNECTED', String(error), { stage: STAGE, cause: error });
-      this.lastError = failure;
-      if (this.current) {
-        // Connected but re-programming failed: drop this connection and try again.
-        const client = this.current;
-        this.retire(client);
-        this.current = null;
-        await client.close();
+    }
+    this.helloReply = hello;
+    if (isReconnect) this.pendingReconnect = { hello, deviceReset: previousNonce !== hello.bootNonce, reprogrammed };
+  }
+
+  private onLinkState(state: DeviceStatus['state']): void {
+    if (state === 'connected') {
+      const reconnected = this.pendingReconnect;
+      this.pendingReconnect = null;
+      this.reconnectAttempt = 0;
+      if (reconnected) {
+        this.reconnectCount++;
+        this.connectionSubject.next({ kind: 'reconnected', ...reconnected });
       }
-      if (this.sinkState !== 'opened') return;
-      this.connectionState = 'reconnecting';
-      this.connectionSubject.next({ kind: 'reconnect-failed', error: failure, attempt: this.reconnectAttempt });
-      this.scheduleReconnect(Math.min(delayMs * 2, this.config.reconnectMaxDelayMs));
+      else if (this.helloReply) this.connectionSubject.next({ kind: 'connected', hello: this.helloReply });
+    } else if (state === 'failed' && this.sinkState === 'opened') {
+      this.sinkState = 'failed';
     }
   }
 
-  private retire(client: BridgeClient): void {
-    this.retired.bytes += client.parser.counters.bytes;
-    this.retired.frames += client.parser.counters.frames;
-    this.retired.resyncs += client.parser.counters.resyncs;
-    this.retired.drops += client.counters.eventsLost + client.counters.timeouts;
+  private onLinkError(error: OptoloopError): void {
+    // The connection reports a loss while still 'connected', then moves to 'reconnecting'.
+    const state = this.connection.state;
+    if (state === 'connected' && error.code === 'E_DEVICE_DISCONNECTED') {
+      this.report(error);
+      this.connectionSubject.next({ kind: 'lost', error });
+    } else if (state === 'reconnecting') {
+      this.lastError = error;
+      this.connectionSubject.next({ kind: 'reconnect-failed', error, attempt: ++this.reconnectAttempt });
+    } else {
+      this.report(error);
+    }
   }
 
   private report(error: OptoloopError): void {
@@ -353,11 +321,10 @@ export class FirmwareBridgeSink implements StimulusSink {
 
   private requireClient(what: string): BridgeClient {
     if (this.sinkState !== 'opened') throw this.stateError(what, `the sink is ${this.sinkState}`);
-    const client = this.current;
-    if (!client || client.isLost) {
-      throw new OptoloopError('E_DEVICE_DISCONNECTED', `${this.config.path}: cannot ${what}: the bridge is disconnected (reconnecting)`, { stage: STAGE });
+    if (!this.connection.isConnected) {
+      throw new OptoloopError('E_DEVICE_DISCONNECTED', `${this.config.path}: cannot ${what}: the bridge is ${this.connection.state}`, { stage: STAGE });
     }
-    return client;
+    return this.protocol;
   }
 
   private stateError(what: string, why: string): OptoloopError {
@@ -382,7 +349,7 @@ export class FirmwareBridgeSink implements StimulusSink {
           }
         });
       } catch (error) {
-        resolve({ kind: 'failed', error: error as OptoloopError, hostWriteTimeNs: this.clock.nowNs() });
+        resolve({ kind: 'failed', error: error as OptoloopError, hostWriteTimeNs: this.timers.clock.nowNs() });
       }
     });
   }
@@ -396,7 +363,7 @@ export class FirmwareBridgeSink implements StimulusSink {
     deviceTimeUs: number | null = outcome.deviceTimeUs ?? null,
   ): StimulusAck {
     const ok = outcome.kind === 'reply';
-    const hostAckTimeNs = outcome.kind === 'failed' ? this.clock.nowNs() : outcome.receiveTimeNs;
+    const hostAckTimeNs = outcome.kind === 'failed' ? this.timers.clock.nowNs() : outcome.receiveTimeNs;
     const error = outcome.kind === 'reply' ? null : { code: outcome.error.code, message: outcome.error.message };
     if (!ok) this.lastError = outcome.error;
     return {
@@ -416,7 +383,7 @@ export class FirmwareBridgeSink implements StimulusSink {
     this.lastError = error;
     // The caller learns the request id from the return value first, then the outcome.
     queueMicrotask(() => {
-      const now = this.clock.nowNs();
+      const now = this.timers.clock.nowNs();
       this.ackSubject.next({ requestId, kind, outputMask, ok: false, deviceTimeUs: null, hostWriteTimeNs: now, hostAckTimeNs: now, cause, error: { code: error.code, message: error.message } });
     });
   }

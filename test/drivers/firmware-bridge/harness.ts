@@ -40,7 +40,8 @@ export async function startRig(
   rmSync(logPath, { force: true });
   const options: EmulatorOptions = { linkPath, logPath, ...emulator };
   let emu = await EmulatorProcess.start(options);
-  const bridge = new FirmwareBridgeSink({ path: linkPath, requestTimeoutMs: 2000, ...sink }, deps);
+  // Warnings still reach warnings$; keep them off the console.
+  const bridge = new FirmwareBridgeSink({ path: linkPath, requestTimeoutMs: 2000, ...sink }, { log: { warn: () => undefined }, ...deps });
   const rig: Rig = {
     dir,
     linkPath,

@@ -2,9 +2,9 @@
 // handshake timeout in virtual time (MockBinding + ManualClock).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ManualClock } from '../../../src/core/clock.js';
 import { isOptoloopError, type OptoloopError } from '../../../src/core/errors.js';
 import { MockBinding } from '../../../drivers/binding/mock-binding.js';
+import { ManualTimers } from '../../../drivers/binding/timers.js';
 import { FrameParser } from '../../../drivers/firmware-bridge/frame-parser.js';
 import { FirmwareBridgeSink, toTrainUs } from '../../../drivers/firmware-bridge/sink.js';
 import { Op } from '../../../drivers/firmware-bridge/protocol.js';
@@ -50,8 +50,8 @@ test('a trigger on a sink that is not open returns an id and acks the refusal af
 test('a device that never answers HELLO: open() fails with E_DEVICE_TIMEOUT in virtual time, after a clean HELLO frame', async () => {
   const binding = new MockBinding();
   const device = binding.createDevice('/dev/mock1');
-  const clock = new ManualClock(1e9);
-  const sink = new FirmwareBridgeSink({ path: '/dev/mock1', requestTimeoutMs: 250 }, { binding: binding as never, clock });
+  const timers = new ManualTimers();
+  const sink = new FirmwareBridgeSink({ path: '/dev/mock1', requestTimeoutMs: 250, openAttempts: 1 }, { binding: binding as never, timers, log: { warn: () => undefined } });
   // The delimiter goes out first; HELLO follows once that write has returned.
   const written = new Promise<void>((resolve) => (device.onWrite = () => device.written.length >= 2 && resolve()));
   const opening = sink.open().then(
@@ -66,7 +66,9 @@ test('a device that never answers HELLO: open() fails with E_DEVICE_TIMEOUT in v
   parser.feed(bytes, 0, bytes.length);
   assert.is(parser.frameLength, 7);
   assert.equal([parser.frame[0], parser.frame[3], parser.frame[4]], [Op.HELLO, 1, 0]);
-  clock.advanceMs(251);
+  timers.advanceMs(249);
+  assert.is(timers.pendingCount, 1, 'still waiting at 249 ms');
+  timers.advanceMs(2);
   const error = await opening;
   assert.ok(isOptoloopError(error, 'E_DEVICE_TIMEOUT'), String(error));
   assert.match((error as OptoloopError).message, /\/dev\/mock1: no reply to HELLO \(seq \d+\) within 250 ms/);
