@@ -61,6 +61,8 @@ export class EmulatorLink {
   readonly events$: Observable<LinkEvent>;
   /** Bytes actually written to the pty, garbage included. */
   bytesWritten = 0;
+  /** Garbage bursts queued (each is one run of noise between two replies). */
+  garbageBursts = 0;
   /** Write calls made (one per fragment). */
   writeCount = 0;
   garbageBytesWritten = 0;
@@ -172,6 +174,7 @@ export class EmulatorLink {
     }
     // Counted when queued: these bytes are meant as garbage whatever fragment carries them.
     this.garbageBytesWritten += out.length;
+    this.garbageBursts++;
     return out;
   }
 
