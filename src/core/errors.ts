@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'E_DEVICE_TIMEOUT',
   'E_DEVICE_PROTOCOL',
   'E_DEVICE_REFUSED',
+  'E_DEVICE_FAULT',
   'E_READ_CANCELLED',
   // Stimulation
   'E_STIM_LIMIT',
