@@ -14,9 +14,11 @@
  * same seed and parameters give the same bytes whatever the block size.
  *
  * Light timing contract: a pulse added with onset ≥ the next sample to generate takes effect at
- * exactly that onset. A pulse whose onset is already past (or closer than 1 ms to the next sample)
- * is moved to the next sample to be generated (+1 ms for the evoked spikes' templates to start
- * in the future): the generator never rewrites samples it has emitted. `SimLightSink` turns a
+ * exactly that onset (light artefact and ground truth at that sample). A pulse whose onset is
+ * already past is moved to the next sample to be generated: the generator never rewrites samples
+ * it has emitted. Evoked spikes whose template would have to start before the next sample to be
+ * generated are delayed to the earliest sample where it can (only possible for onsets less than
+ * 1 ms ahead with latencies below 1 ms, shorter than any in the presets). `SimLightSink` turns a
  * trigger into onset = first sample of the next block generated after the trigger + the train's
  * programmed delay.
  */
@@ -250,7 +252,7 @@ export class SimGenerator {
    * take effect (its onset moved to the earliest possible sample if it was already past).
    */
   addPulse(pulse: LightPulse): LightPulse {
-    const earliest = this.nextSample + this.samplesBefore;
+    const earliest = this.nextSample;
     let p = pulse;
     if (p.onsetSample < earliest) {
       const width = p.offsetSample - p.onsetSample;
