@@ -99,7 +99,9 @@ export class SpikeTrain {
       t = this.last + Math.max(refractory, f.burstIsiMs * this.msToSamples * (0.8 + 0.4 * this.rng.uniform()));
       this.amplitude *= f.burstAmplitudeDecay;
     } else {
-      const meanIsi = this.sampleRateHz / this.rateAt(this.last);
+      // Bursts add spikes: burst-starting events come rarer so that the mean rate stays rateHz.
+      const spikesPerEvent = 1 + f.burstProbability * Math.max(1, f.burstSpikesMean);
+      const meanIsi = (this.sampleRateHz * spikesPerEvent) / this.rateAt(this.last);
       const gammaMean = Math.max(meanIsi - refractory, 0.2 * refractory);
       t = this.last + refractory + (gammaMean * this.rng.gamma(f.gammaShape)) / f.gammaShape;
       this.amplitude = 1;

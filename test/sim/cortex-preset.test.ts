@@ -1,0 +1,90 @@
+// The cortex preset's types separate the way real ones do: trough-to-peak measured on the generated
+// recording (mean of the peak channel at the ground-truth spike times, after a zero-phase 2nd-order
+// Butterworth 300–6000 Hz band-pass) is ≤ 0.425 ms (CellExplorer's narrow boundary) for PV units
+// and above it for pyramidal units, and each type's measured values sit inside the real cells'
+// range (CellExplorer ground truth, shared/data/cellexplorer-groundtruth/cells.json).
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { bandpassZeroPhase, meanWaveform, troughToPeakMs, trainStats } from '../../sim/analysis.js';
+import { createSimulation } from '../../sim/simulation.js';
+import { recordChannels } from '../helpers/sim.js';
+import { sharedData } from '../helpers/paths.js';
+
+const SECONDS = 30;
+const sim = createSimulation({ preset: 'cortex', channels: 384, units: 120, seed: 11 });
+const rate = sim.options.sampleRateHz;
+const units = sim.units.filter((u) => !u.background);
+const data = recordChannels(sim, SECONDS, units.map((u) => u.peakChannel));
+const filtered = new Map([...data].map(([c, x]) => [c, bandpassZeroPhase(x, 300, 6000, rate)]));
+const measured = units.map((u) => {
+  const spikes = sim.generator.groundTruth.spikesOf(u.id);
+  return { unit: u, spikes, ttpMs: troughToPeakMs(meanWaveform(filtered.get(u.peakChannel)!, spikes, 30, 60), rate) };
+});
+const ofType = (t: string) => measured.filter((m) => m.unit.type === t && m.spikes.length >= 20);
+
+interface RealCell {
+  groundTruth: string[];
+  troughToPeak_ms: number | null;
+  firingRate_Hz: number | null;
+}
+const real = (JSON.parse(readFileSync(sharedData('cellexplorer-groundtruth', 'cells.json'), 'utf8')) as { cells: RealCell[] }).cells;
+const realRange = (label: string, key: 'troughToPeak_ms' | 'firingRate_Hz') => {
+  const v = real.filter((c) => c.groundTruth.includes(label) && c[key] !== null).map((c) => c[key] as number);
+  return [Math.min(...v), Math.max(...v)];
+};
+
+test('PV units are narrow (≤ 0.425 ms) and pyramidal units broad (> 0.425 ms) in ≥ 90 % of units', () => {
+  const pv = ofType('PV');
+  const pyr = ofType('pyramidal');
+  assert.ok(pv.length >= 10 && pyr.length >= 30, `enough units: ${pv.length} PV, ${pyr.length} pyramidal`);
+  const pvNarrow = pv.filter((m) => m.ttpMs <= 0.425).length / pv.length;
+  const pyrBroad = pyr.filter((m) => m.ttpMs > 0.425).length / pyr.length;
+  console.log(`  PV narrow ${(100 * pvNarrow).toFixed(0)} % of ${pv.length}; pyramidal broad ${(100 * pyrBroad).toFixed(0)} % of ${pyr.length}`);
+  assert.ok(pvNarrow >= 0.9, `PV narrow fraction ${pvNarrow}`);
+  assert.ok(pyrBroad >= 0.9, `pyramidal broad fraction ${pyrBroad}`);
+});
+
+test('measured trough-to-peak of each type lies within the real cells’ range (± 0.06 ms)', () => {
+  const labels: Record<string, string> = { PV: 'PV', pyramidal: 'Pyramidal', SST: 'SST', VIP: 'VIP' };
+  for (const [type, label] of Object.entries(labels)) {
+    const [lo, hi] = realRange(label, 'troughToPeak_ms');
+    const values = ofType(type).map((m) => m.ttpMs);
+    assert.ok(values.length > 0, `${type}: units`);
+    const inside = values.filter((v) => v >= lo - 0.06 && v <= hi + 0.06).length / values.length;
+    console.log(`  ${type}: measured ${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)} ms, real ${lo}–${hi} ms, ${(100 * inside).toFixed(0)} % inside`);
+    assert.ok(inside >= 0.9, `${type}: ${inside}`);
+  }
+});
+
+test('measured firing rates of each type lie within the real cells’ range', () => {
+  const labels: Record<string, string> = { PV: 'PV', pyramidal: 'Pyramidal', SST: 'SST', VIP: 'VIP' };
+  for (const [type, label] of Object.entries(labels)) {
+    const [lo, hi] = realRange(label, 'firingRate_Hz');
+    const rates = measured.filter((m) => m.unit.type === type).map((m) => trainStats(m.spikes, rate, SECONDS).rateHz);
+    const inside = rates.filter((r) => r >= lo * 0.5 && r <= hi * 1.5).length / rates.length;
+    console.log(`  ${type}: measured ${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)} Hz, real ${lo.toFixed(1)}–${hi.toFixed(1)} Hz`);
+    assert.ok(inside >= 0.9, `${type}: ${inside} inside ×0.5…×1.5 of the real range`);
+  }
+});
+
+test('pyramidal cells burst (complex-spike bursts, ISIs < 6 ms) and PV cells do not', () => {
+  const burst = (type: string) => {
+    const f = measured.filter((m) => m.unit.type === type && m.spikes.length > 30).map((m) => trainStats(m.spikes, rate, SECONDS, 6).burstFraction);
+    return f.reduce((s, x) => s + x, 0) / f.length;
+  };
+  const pyr = burst('pyramidal');
+  const pv = burst('PV');
+  console.log(`  fraction of ISIs < 6 ms: pyramidal ${pyr.toFixed(3)}, PV ${pv.toFixed(3)}`);
+  assert.ok(pyr > 0.1, `pyramidal ${pyr}`);
+  assert.ok(pv < 0.05, `PV ${pv}`);
+});
+
+test('no unit violates its refractory period', () => {
+  for (const m of measured) {
+    if (m.spikes.length < 2) continue;
+    assert.ok(trainStats(m.spikes, rate, SECONDS).minIsiMs >= m.unit.firing.refractoryMs - 1000 / rate, `unit ${m.unit.id}`);
+  }
+});
+
+test.run();
