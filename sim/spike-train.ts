@@ -113,7 +113,9 @@ export class SpikeTrain {
       // A complex spike between the last simple spike and this one resets the simple-spike train:
       // the next simple spike comes only after the pause.
       for (;;) {
-        const cs = this.pauseClock.firstIn(this.last, t);
+        // (A simple spike closer than the refractory period before a complex spike is the same
+        // cell firing twice at once: the complex spike takes its place.)
+        const cs = this.pauseClock.firstIn(this.last, t + refractory);
         if (cs !== cs) break;
         this.burstLeft = 0;
         this.amplitude = 1;
