@@ -4,7 +4,7 @@ import { GROUND_TRUTH_FILES, writeGroundTruth } from '../../../sim/ground-truth-
 import { parseLightProtocol, schedulePulses } from '../../../sim/light-protocol.js';
 import type { SimOptionsInput } from '../../../sim/options.js';
 import { BUNDLED_PROBES } from '../../../sim/probe.js';
-import { RAW_FILES, RawRecordingWriter } from '../../../sim/raw-writer.js';
+import { createRecordingWriter, type RecordingFormat } from '../../../sim/recording-writers.js';
 import { simDeviceServers, type RunningDevice } from '../../../sim/serve.js';
 import { SimLightSink } from '../../../sim/sim-light-sink.js';
 import { SimSource } from '../../../sim/sim-source.js';
@@ -20,9 +20,12 @@ noise, multi-unit background, drift and optional mains; then writes the samples 
 them. The same seed and options give the same bytes.
 
 Recording:
-  --out DIR              Folder to write (created if missing): ${RAW_FILES.bin} (int16 LE, interleaved)
-                         and ${RAW_FILES.sidecar} (channels, rate, µV per count, probe geometry),
-                         ${GROUND_TRUTH_FILES.json}, ${GROUND_TRUTH_FILES.spikes}, ${GROUND_TRUTH_FILES.units}, ${GROUND_TRUTH_FILES.pulses}.
+  --out DIR              Folder to write (created if missing): the samples (see --format) and the
+                         ground truth: ${GROUND_TRUTH_FILES.json}, ${GROUND_TRUTH_FILES.spikes}, ${GROUND_TRUTH_FILES.units},
+                         ${GROUND_TRUTH_FILES.pulses}.
+  --format FMT           spikeglx (default): sim_g0_t0.imec0.ap.bin + .meta (SpikeGLX, readable by
+                         SpikeGLX tools, python-neo and optoloop); raw: recording.bin (int16 LE,
+                         interleaved) + recording.bin.json sidecar + probe.json.
   --duration S           Seconds to generate (default 60).
   --preset NAME          cortex (pyramidal, PV, SST, VIP; default) or cerebellum (PkC_ss, PkC_cs, MLI,
                          GoC, MFB).
@@ -62,6 +65,7 @@ export const simCommand: Command = {
       args: [...argv],
       options: {
         out: { type: 'string' },
+        format: { type: 'string' },
         duration: { type: 'string' },
         preset: { type: 'string' },
         channels: { type: 'string' },
@@ -115,11 +119,13 @@ export const simCommand: Command = {
     if (values.serve) return serve(options as SimOptionsInput, io);
     if (!values.out) throw usageError('sim', '--out DIR is required (or --serve)');
     const protocol = parseLightProtocol(values.light ?? 'none');
-    return record(options as SimOptionsInput, values.out, durationS, protocol, io);
+    const format = values.format ?? 'spikeglx';
+    if (format !== 'spikeglx' && format !== 'raw') throw usageError('sim', `--format: expected spikeglx or raw, got ${JSON.stringify(format)}`);
+    return record(options as SimOptionsInput, values.out, format, durationS, protocol, io);
   },
 };
 
-async function record(options: SimOptionsInput, dir: string, durationS: number, protocol: ReturnType<typeof parseLightProtocol>, io: CliIo): Promise<number> {
+async function record(options: SimOptionsInput, dir: string, format: RecordingFormat, durationS: number, protocol: ReturnType<typeof parseLightProtocol>, io: CliIo): Promise<number> {
   const sim = createSimulation(options);
   const generator = sim.generator;
   const rate = sim.options.sampleRateHz;
@@ -132,7 +138,7 @@ async function record(options: SimOptionsInput, dir: string, durationS: number, 
   if (protocol) for (const p of schedulePulses(protocol, rate, total, sim.options.seed)) generator.addPulse(p);
   const layout = generator.layout;
   const description = `optoloop sim: ${sim.preset.name} on ${layout.probeName}, seed ${sim.options.seed}`;
-  const writer = new RawRecordingWriter(dir, { sampleRateHz: rate, channelCount: layout.channelCount, uvPerCount: sim.uvPerCount, layout, description });
+  const writer = createRecordingWriter({ dir, format, sampleRateHz: rate, uvPerCount: sim.uvPerCount, layout, description });
   const chunkFrames = Math.round(rate / 10);
   const buffer = new Int16Array(chunkFrames * layout.channelCount);
   const started = performance.now();
@@ -142,7 +148,7 @@ async function record(options: SimOptionsInput, dir: string, durationS: number, 
   while (generator.position < total && !stop) {
     const frames = Math.min(chunkFrames, total - generator.position);
     generator.generate(buffer, frames);
-    writer.write(buffer, frames);
+    writer.writeFrames(buffer, frames);
     if (io.isTty && performance.now() - lastProgress > 250) {
       lastProgress = performance.now();
       io.err(`\roptoloop sim: ${(generator.position / rate).toFixed(1)} / ${durationS} s`);
@@ -150,7 +156,7 @@ async function record(options: SimOptionsInput, dir: string, durationS: number, 
     }
   }
   if (io.isTty) io.err('\n');
-  const files = writer.close({ generator: 'optoloop sim', seed: sim.options.seed, preset: sim.preset.name, groundTruth: GROUND_TRUTH_FILES.json });
+  const files = writer.close();
   files.push(...writeGroundTruth(sim, dir));
   const seconds = (performance.now() - started) / 1000;
   const fg = sim.units.filter((u) => !u.background);
