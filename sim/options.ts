@@ -6,7 +6,8 @@ import * as s from '../src/config/schema.js';
 import { OptoloopError } from '../src/core/errors.js';
 import { validateOptions } from '../src/pipeline/options.js';
 
-export const simOptionsSchema = s.object({
+/** The fields, also spread into the rig config's `source: {kind: sim}` section (source-config.ts). */
+export const simOptionsShape = {
   preset: s.oneOf(['cortex', 'cerebellum'] as const, { default: 'cortex', description: 'Cell types and their published parameter ranges.' }),
   probe: s.string({
     minLength: 1,
@@ -39,7 +40,9 @@ export const simOptionsSchema = s.object({
   artefactDecayMs: s.number({ above: 0, default: 1 }),
   lightOutputs: s.number({ integer: true, min: 1, max: 8, default: 2, description: 'Outputs of the simulated light sink; all illuminate the same site.' }),
   durationHintS: s.number({ above: 0, default: 3600, description: 'Expected duration: bounds the drift that template footprints must cover.' }),
-});
+};
+
+export const simOptionsSchema = s.object(simOptionsShape);
 
 export type SimOptions = s.Infer<typeof simOptionsSchema>;
 export type SimOptionsInput = Partial<SimOptions>;
