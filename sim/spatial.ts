@@ -24,7 +24,10 @@ export function amplitudeFactor(distanceUm: number, farFieldExponent: number, mo
   const rd = model.nearFieldUm;
   const r = distanceUm < rs ? rs : distanceUm;
   if (r <= rd) return rs / r;
-  return (rs / rd) * Math.pow(rd / r, farFieldExponent);
+  const q = rd / r;
+  // Integer exponents by multiplication: this runs for every channel of every spike.
+  const far = farFieldExponent === 2 ? q * q : farFieldExponent === 3 ? q * q * q : Math.pow(q, farFieldExponent);
+  return (rs / rd) * far;
 }
 
 /** The distance at which the factor equals `factor` (0 < factor ≤ 1): inverse of amplitudeFactor. */
