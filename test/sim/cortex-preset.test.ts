@@ -27,6 +27,8 @@ interface RealCell {
   groundTruth: string[];
   troughToPeak_ms: number | null;
   firingRate_Hz: number | null;
+  waveform_time_ms: number[];
+  waveform_filt_uV: number[];
 }
 const real = (JSON.parse(readFileSync(sharedData('cellexplorer-groundtruth', 'cells.json'), 'utf8')) as { cells: RealCell[] }).cells;
 const realRange = (label: string, key: 'troughToPeak_ms' | 'firingRate_Hz') => {
@@ -65,6 +67,62 @@ test('measured firing rates of each type lie within the real cells’ range', ()
     const inside = rates.filter((r) => r >= lo * 0.5 && r <= hi * 1.5).length / rates.length;
     console.log(`  ${type}: measured ${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)} Hz, real ${lo.toFixed(1)}–${hi.toFixed(1)} Hz`);
     assert.ok(inside >= 0.9, `${type}: ${inside} inside ×0.5…×1.5 of the real range`);
+  }
+});
+
+/** −0.5 … +1.2 ms around the trough at 30 kHz. */
+const GRID_MS = Array.from({ length: 52 }, (_, i) => -0.5 + i / 30);
+
+/** A waveform resampled (linear) onto GRID_MS around its trough, trough scaled to −1; NaN outside its span. */
+function onGrid(timeMs: ArrayLike<number>, w: ArrayLike<number>): number[] {
+  let m = 0;
+  for (let i = 1; i < w.length; i++) if (w[i] < w[m]) m = i;
+  return GRID_MS.map((g) => {
+    const x = g + timeMs[m];
+    if (x <= timeMs[0] || x >= timeMs[timeMs.length - 1]) return NaN;
+    let j = 1;
+    while (timeMs[j] < x) j++;
+    const f = (x - timeMs[j - 1]) / (timeMs[j] - timeMs[j - 1]);
+    return (w[j - 1] + f * (w[j] - w[j - 1])) / -w[m];
+  });
+}
+
+function medianRow(rows: number[][]): number[] {
+  return GRID_MS.map((_, i) => {
+    const v = rows.map((r) => r[i]).filter((x) => x === x).sort((a, b) => a - b);
+    return v.length ? v[Math.floor(v.length / 2)] : NaN;
+  });
+}
+
+function correlation(a: number[], b: number[]): number {
+  const idx = a.map((_, i) => i).filter((i) => a[i] === a[i] && b[i] === b[i]);
+  const ma = idx.reduce((s, i) => s + a[i], 0) / idx.length;
+  const mb = idx.reduce((s, i) => s + b[i], 0) / idx.length;
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (const i of idx) {
+    ab += (a[i] - ma) * (b[i] - mb);
+    aa += (a[i] - ma) ** 2;
+    bb += (b[i] - mb) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+test('each type’s median waveform correlates (r ≥ 0.9) with the real cells’ median filtered waveform', () => {
+  // CellExplorer's waveform_filt_uV is high-passed at 500 Hz; filter ours the same way.
+  const labels: Record<string, string> = { PV: 'PV', pyramidal: 'Pyramidal', SST: 'SST', VIP: 'VIP' };
+  for (const [type, label] of Object.entries(labels)) {
+    const realMedian = medianRow(real.filter((c) => c.groundTruth.includes(label)).map((c) => onGrid(c.waveform_time_ms, c.waveform_filt_uV)));
+    const oursMedian = medianRow(
+      ofType(type).map((m) => {
+        const w = meanWaveform(bandpassZeroPhase(data.get(m.unit.peakChannel)!, 500, 6000, rate), m.spikes, 30, 60);
+        return onGrid(Array.from(w, (_, i) => ((i - 30) * 1000) / rate), w);
+      }),
+    );
+    const r = correlation(realMedian, oursMedian);
+    console.log(`  ${type}: r = ${r.toFixed(3)} with the median of the real ${label} cells`);
+    assert.ok(r >= 0.9, `${type}: r = ${r}`);
   }
 });
 
