@@ -58,6 +58,13 @@ export interface FiringParams {
    * is clock-like (regular). CV of the gamma part = 1/√k.
    */
   readonly gammaShape: Range;
+  /**
+   * When set, the ISI after the absolute refractory period follows a recovering hazard
+   * h(s) = λ(1 − exp(−s/τ)) instead of a gamma: the ACG rises with time constant τ whatever the
+   * rate — the τ_rise of CellExplorer's ACG fit (science.md §1), so a preset can take it from
+   * measured cells. λ is set so that the mean rate is rateHz.
+   */
+  readonly recoveryTauMs?: Quantiles;
   /** Probability that a spike starts a burst. */
   readonly burstProbability: Range;
   /** Extra spikes per burst: 1 + geometric with this mean − 1 (≥ 1). */
@@ -70,6 +77,13 @@ export interface FiringParams {
   readonly modulationDepth: Range;
   /** Period of the slow modulation (s). */
   readonly modulationPeriodS: Range;
+  /**
+   * Faster rate fluctuations: the log-rate follows an Ornstein–Uhlenbeck process with this SD
+   * (0 = none) and correlation time. Real spike trains are not stationary renewal processes; their
+   * ACGs rise faster than a renewal at the mean rate would (the cell spends time at higher rates).
+   */
+  readonly fluctuationSd?: Range;
+  readonly fluctuationTimeConstantS?: Range;
 }
 
 export interface LightResponseParams {

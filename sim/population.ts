@@ -14,6 +14,8 @@ export interface UnitFiring {
   readonly rateHz: number;
   readonly refractoryMs: number;
   readonly gammaShape: number;
+  /** Recovering-hazard time constant (ms), or 0 for gamma ISIs. */
+  readonly recoveryTauMs: number;
   readonly burstProbability: number;
   readonly burstSpikesMean: number;
   readonly burstIsiMs: number;
@@ -21,6 +23,8 @@ export interface UnitFiring {
   readonly modulationDepth: number;
   readonly modulationPeriodS: number;
   readonly modulationPhase: number;
+  readonly fluctuationSd: number;
+  readonly fluctuationTimeConstantS: number;
 }
 
 export interface UnitLight {
@@ -265,6 +269,7 @@ function drawFiring(type: CellTypeSpec, rng: Rng): UnitFiring {
     rateHz: drawQuantiles(f.rateHz, rng.uniform()),
     refractoryMs: drawRange(rng, f.refractoryMs),
     gammaShape: drawRange(rng, f.gammaShape),
+    recoveryTauMs: f.recoveryTauMs ? drawQuantiles(f.recoveryTauMs, rng.uniform()) : 0,
     burstProbability: drawRange(rng, f.burstProbability),
     burstSpikesMean: drawRange(rng, f.burstSpikesMean),
     burstIsiMs: drawRange(rng, f.burstIsiMs),
@@ -272,5 +277,7 @@ function drawFiring(type: CellTypeSpec, rng: Rng): UnitFiring {
     modulationDepth: drawRange(rng, f.modulationDepth),
     modulationPeriodS: drawRange(rng, f.modulationPeriodS),
     modulationPhase: rng.range(0, 2 * Math.PI),
+    fluctuationSd: f.fluctuationSd ? drawRange(rng, f.fluctuationSd) : 0,
+    fluctuationTimeConstantS: f.fluctuationTimeConstantS ? drawRange(rng, f.fluctuationTimeConstantS) : 1,
   };
 }

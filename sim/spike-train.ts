@@ -51,6 +51,9 @@ export class SpikeTrain {
   private burstLeft = 0;
   private amplitude = 1;
   private forced: number[] = [];
+  /** The rate fluctuation's OU state (standard normal) and the time it was last advanced to. */
+  private ouState: number;
+  private ouTime: number;
   private readonly msToSamples: number;
   /** Amplitude scale of the spike last returned by next(). */
   lastAmplitude = 1;
@@ -67,15 +70,32 @@ export class SpikeTrain {
     startSample: number,
   ) {
     this.msToSamples = sampleRateHz / 1000;
+    this.ouState = firing.fluctuationSd > 0 ? this.rng.gaussian() : 0;
+    this.ouTime = startSample;
     // Start in the stationary regime: the first spike falls anywhere in a mean ISI.
     this.last = startSample - this.rng.uniform() * (sampleRateHz / Math.max(firing.rateHz, 0.01));
   }
 
-  /** Mean rate at time t (samples), with the slow modulation. */
+  /**
+   * Rate at time t (samples): the mean × the slow sinusoidal modulation × the log-normal
+   * Ornstein–Uhlenbeck fluctuation. Asked at increasing times only (each spike's).
+   */
   rateAt(t: number): number {
     const f = this.firing;
     const phase = (2 * Math.PI * t) / (f.modulationPeriodS * this.sampleRateHz) + f.modulationPhase;
-    return f.rateHz * Math.max(0.05, 1 + f.modulationDepth * Math.sin(phase));
+    let rate = f.rateHz * Math.max(0.05, 1 + f.modulationDepth * Math.sin(phase));
+    if (f.fluctuationSd > 0) {
+      const dt = Math.max(0, t - this.ouTime);
+      const decay = Math.exp(-dt / (f.fluctuationTimeConstantS * this.sampleRateHz));
+      this.ouState = this.ouState * decay + Math.sqrt(1 - decay * decay) * this.rng.gaussian();
+      this.ouTime = Math.max(this.ouTime, t);
+      const sd = f.fluctuationSd;
+      // Median 1. Each ISI is drawn at the rate of its start: fluctuations fast against the ISIs
+      // lower the mean rate by e^(σ²/2), slow ones raise it by as much; ours sit in between (their
+      // correlation times are of the order of the ISIs), which keeps the mean near rateHz.
+      rate *= Math.exp(sd * this.ouState);
+    }
+    return rate;
   }
 
   /** Draws the next spike time (samples). */
@@ -96,14 +116,18 @@ export class SpikeTrain {
     let t: number;
     if (this.burstLeft > 0) {
       this.burstLeft--;
-      t = this.last + Math.max(refractory, f.burstIsiMs * this.msToSamples * (0.8 + 0.4 * this.rng.uniform()));
+      t = this.last + Math.max(refractory, f.burstIsiMs * this.msToSamples * (0.6 + 0.8 * this.rng.uniform()));
       this.amplitude *= f.burstAmplitudeDecay;
     } else {
       // Bursts add spikes: burst-starting events come rarer so that the mean rate stays rateHz.
       const spikesPerEvent = 1 + f.burstProbability * Math.max(1, f.burstSpikesMean);
       const meanIsi = (this.sampleRateHz * spikesPerEvent) / this.rateAt(this.last);
-      const gammaMean = Math.max(meanIsi - refractory, 0.2 * refractory);
-      t = this.last + refractory + (gammaMean * this.rng.gamma(f.gammaShape)) / f.gammaShape;
+      if (f.recoveryTauMs > 0) {
+        t = this.last + refractory + this.recoveringHazardIsi(meanIsi - refractory, f.recoveryTauMs * this.msToSamples);
+      } else {
+        const gammaMean = Math.max(meanIsi - refractory, 0.2 * refractory);
+        t = this.last + refractory + (gammaMean * this.rng.gamma(f.gammaShape)) / f.gammaShape;
+      }
       this.amplitude = 1;
       if (f.burstProbability > 0 && this.rng.bernoulli(f.burstProbability)) {
         this.burstLeft = 1 + this.rng.geometric(1 / Math.max(1, f.burstSpikesMean));
@@ -149,6 +173,28 @@ export class SpikeTrain {
     this.last = t;
     this.burstLeft = 0;
     this.amplitude = 1;
+  }
+
+  /**
+   * An interval with hazard λ(1 − e^(−s/τ)) and mean ≈ `mean` (samples): the integrated hazard
+   * H(s) = λ(s − τ(1 − e^(−s/τ))) equals an Exp(1) draw, solved by Newton's method (H is convex
+   * and increasing, so it converges from s = E/λ + τ in a few steps). Mean ≈ 1/λ + τ, so
+   * λ = 1/(mean − τ), kept ≥ 1/(4τ) for very high rates.
+   */
+  private recoveringHazardIsi(mean: number, tau: number): number {
+    const lambda = 1 / Math.max(mean - tau, 0.25 * tau, 1);
+    const e = this.rng.exponential();
+    let s = e / lambda + tau;
+    for (let k = 0; k < 30; k++) {
+      const decay = Math.exp(-s / tau);
+      const h = lambda * (s - tau * (1 - decay)) - e;
+      const dh = lambda * (1 - decay);
+      const step = h / Math.max(dh, 1e-12);
+      s -= step;
+      if (s < 0) s = 0;
+      if (Math.abs(step) < 0.01) break;
+    }
+    return s;
   }
 
   private jitterAmplitude(scale: number): number {

@@ -32,13 +32,16 @@ export const cortexPreset: PresetSpec = {
       firing: {
         rateHz: [1.538, 1.88, 2.879, 3.376, 6.464], // cellExplorerGT, Pyramidal
         refractoryMs: [2, 3], // assumption: absolute refractory period of a few ms
-        gammaShape: [0.8, 1.2], // irregular (Poisson-like) outside bursts; assumption
-        burstProbability: [0.1, 0.3], // harris2001: complex-spike bursts are frequent; CellExplorer burst index 9–79 for these cells
-        burstSpikesMean: [2, 3.5], // harris2001: 2–6 spikes per burst
-        burstIsiMs: [3, 6], // harris2001: intra-burst ISIs 3–6 ms
+        gammaShape: [0.8, 1.2], // unused (the recovering hazard below is used instead)
+        recoveryTauMs: [0.247, 0.557, 0.708, 0.762, 0.887], // cellExplorerGT: acg_tau_rise_ms, Pyramidal
+        burstProbability: [0.05, 0.12], // harris2001: complex-spike bursts; tuned so the ACG matches the cellExplorerGT pyramidal acg_narrow (burst hump 3–15 ms, ≈ 6× the asymptote)
+        burstSpikesMean: [1.5, 2.5], // harris2001: 2–6 spikes per burst
+        burstIsiMs: [3.5, 8], // harris2001: intra-burst ISIs mostly 3–6 ms (each ISI varies ±40 % around the unit's value)
         burstAmplitudeDecay: [0.8, 0.92], // harris2001: amplitude decreases within a burst
         modulationDepth: [0.2, 0.5], // assumption: slow state-dependent rate changes
         modulationPeriodS: [5, 60],
+        fluctuationSd: [0.7, 1], // tuned to the cellExplorerGT ACG shoulder (decay over tens of ms)
+        fluctuationTimeConstantS: [0.05, 0.15],
       },
       light: {
         latencyMs: [3, 8], // scienceOptotag range (upper part; ChR2 in pyramidal cells is slower to drive, assumption)
@@ -63,14 +66,17 @@ export const cortexPreset: PresetSpec = {
       },
       firing: {
         rateHz: [1.854, 4.878, 6.115, 14.747, 23.877], // cellExplorerGT, PV
-        refractoryMs: [1, 1.5], // fast spiking: short refractory period, ACG τ_rise 0.5–6.5 ms (cellExplorerGT)
-        gammaShape: [1.2, 2], // assumption, gives an ACG rise of a few ms
-        burstProbability: [0, 0.02],
-        burstSpikesMean: [1, 1.5],
+        refractoryMs: [1.5, 2], // fast spiking: short refractory period (assumption)
+        gammaShape: [1.2, 2], // unused (the recovering hazard below is used instead)
+        recoveryTauMs: [0.5, 1.52, 2.802, 3.307, 6.462], // cellExplorerGT: acg_tau_rise_ms, PV
+        burstProbability: [0, 0], // fast-spiking cells do not burst (cellExplorerGT PV ACGs have no burst peak)
+        burstSpikesMean: [1, 1],
         burstIsiMs: [2, 4],
-        burstAmplitudeDecay: [0.97, 1],
+        burstAmplitudeDecay: [1, 1],
         modulationDepth: [0.2, 0.5],
         modulationPeriodS: [5, 60],
+        fluctuationSd: [0.6, 0.9], // tuned to the cellExplorerGT PV ACG shoulder (≈ 1.25× at 10–20 ms)
+        fluctuationTimeConstantS: [0.02, 0.06],
       },
       light: {
         latencyMs: [1.5, 4], // scienceOptotag range (lower part: PV/ChR2 is fast, assumption)
@@ -96,13 +102,16 @@ export const cortexPreset: PresetSpec = {
       firing: {
         rateHz: [2.096, 6.601, 7.732, 10.429, 17.34], // cellExplorerGT, SST
         refractoryMs: [1.5, 2.5],
-        gammaShape: [2, 3.5], // cellExplorerGT: ACG τ_rise median 7.6 ms (slower rise → more regular)
-        burstProbability: [0, 0.05],
-        burstSpikesMean: [1, 2],
+        gammaShape: [2, 3.5], // unused (the recovering hazard below is used instead)
+        recoveryTauMs: [0.416, 3.445, 7.56, 19.412, 22.209], // cellExplorerGT: acg_tau_rise_ms, SST (slow rise)
+        burstProbability: [0, 0],
+        burstSpikesMean: [1, 1],
         burstIsiMs: [3, 6],
-        burstAmplitudeDecay: [0.9, 1],
+        burstAmplitudeDecay: [1, 1],
         modulationDepth: [0.2, 0.5],
         modulationPeriodS: [5, 60],
+        fluctuationSd: [0.5, 0.8], // tuned to the cellExplorerGT SST ACG
+        fluctuationTimeConstantS: [0.02, 0.06],
       },
       light: {
         latencyMs: [2, 6], // scienceOptotag
@@ -128,13 +137,16 @@ export const cortexPreset: PresetSpec = {
       firing: {
         rateHz: [2.261, 3.602, 4.402, 7.558, 13.678], // cellExplorerGT, VIP
         refractoryMs: [1.5, 2.5],
-        gammaShape: [1, 1.8], // cellExplorerGT: ACG τ_rise median 3.7 ms
-        burstProbability: [0.02, 0.1], // cellExplorerGT: burst index median ≈ 1
-        burstSpikesMean: [1.5, 2.5],
+        gammaShape: [1, 1.8], // unused (the recovering hazard below is used instead)
+        recoveryTauMs: [0.969, 2.599, 3.661, 5.453, 13.512], // cellExplorerGT: acg_tau_rise_ms, VIP
+        burstProbability: [0, 0], // cellExplorerGT: burst index median ≈ 1 (no burst excess)
+        burstSpikesMean: [1, 1],
         burstIsiMs: [3, 8],
-        burstAmplitudeDecay: [0.9, 1],
+        burstAmplitudeDecay: [1, 1],
         modulationDepth: [0.2, 0.5],
         modulationPeriodS: [5, 60],
+        fluctuationSd: [0.6, 0.9], // tuned to the cellExplorerGT VIP ACG shoulder
+        fluctuationTimeConstantS: [0.03, 0.1],
       },
       light: {
         latencyMs: [2, 6],
