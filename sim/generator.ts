@@ -156,8 +156,8 @@ export class SimGenerator {
     this.unitVersion = new Int32Array(U);
     this.unitPendingTime = new Float64Array(U).fill(NaN);
     this.unitLastPlaced = new Float64Array(U).fill(-Infinity);
-    this.unitChannels = config.units.map((u) => u.channels);
     const trimmed = config.units.map((u) => trimTranspose(u));
+    this.unitChannels = trimmed.map((t) => t.channels);
     this.unitTemplate = trimmed.map((t) => t.template);
     this.unitLength = Int32Array.from(trimmed, (t) => t.length);
     this.unitStartOffset = Int32Array.from(trimmed, (t) => t.startOffset);
@@ -308,7 +308,9 @@ export class SimGenerator {
     else this.common.fill(0, 0, frames);
     if (lineNoiseHz > 0 && lineNoiseUv > 0) {
       const w = (2 * Math.PI * lineNoiseHz) / this.sampleRateHz;
-      const [p1, p3, p5] = this.linePhase;
+      const p1 = this.linePhase[0];
+      const p3 = this.linePhase[1];
+      const p5 = this.linePhase[2];
       const line = this.line;
       for (let f = 0; f < frames; f++) {
         const t = B + f;
@@ -600,7 +602,7 @@ function addTemplate(
  * A unit's template trimmed to the samples that matter (|v| ≥ 0.2 % of the trough on any
  * channel: below a hundredth of a µV even for the largest units) and stored frame-major.
  */
-function trimTranspose(unit: SimUnit): { template: Float32Array; length: number; startOffset: number } {
+function trimTranspose(unit: SimUnit): { template: Float32Array; length: number; startOffset: number; channels: Int32Array } {
   const K = unit.channels.length;
   const L = unit.templateLength;
   let first = L;
@@ -617,10 +619,12 @@ function trimTranspose(unit: SimUnit): { template: Float32Array; length: number;
     first = unit.samplesBefore;
     last = unit.samplesBefore;
   }
+  // Channels in ascending index order: each frame's adds then walk forward through one row.
+  const order = Array.from(unit.channels, (c, k) => ({ c, k })).sort((a, b) => a.c - b.c);
   const length = last - first + 1;
   const template = new Float32Array(length * K);
-  for (let t = 0; t < length; t++) for (let k = 0; k < K; k++) template[t * K + k] = unit.template[k * L + first + t];
-  return { template, length, startOffset: first - unit.samplesBefore };
+  for (let t = 0; t < length; t++) for (let j = 0; j < K; j++) template[t * K + j] = unit.template[order[j].k * L + first + t];
+  return { template, length, startOffset: first - unit.samplesBefore, channels: Int32Array.from(order, (o) => o.c) };
 }
 
 /**
