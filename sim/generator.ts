@@ -90,6 +90,7 @@ export class SimGenerator {
   private readonly lightRngs: Rng[];
   private readonly unitVersion: Int32Array;
   private readonly unitPendingTime: Float64Array;
+  private readonly unitPendingEvoked: Uint8Array;
   private readonly unitLastPlaced: Float64Array;
   private readonly unitChannels: Int32Array[];
   /** Trimmed templates, frame-major (t × footprint channels), for cache-friendly adds. */
@@ -155,6 +156,7 @@ export class SimGenerator {
     this.samplesBefore = U ? config.units[0].samplesBefore : Math.round(config.sampleRateHz / 1000);
     this.unitVersion = new Int32Array(U);
     this.unitPendingTime = new Float64Array(U).fill(NaN);
+    this.unitPendingEvoked = new Uint8Array(U);
     this.unitLastPlaced = new Float64Array(U).fill(-Infinity);
     const trimmed = config.units.map((u) => trimTranspose(u));
     this.unitChannels = trimmed.map((t) => t.channels);
@@ -268,8 +270,19 @@ export class SimGenerator {
   /** Stops all light now: pending pulses are dropped and evoked spikes not yet begun are cancelled. */
   abortLight(): void {
     this.pendingPulses.length = 0;
+    // Evoked spikes whose template has begun (start < next sample) are already in the samples.
     const from = this.nextSample + this.samplesBefore;
-    this.trains.forEach((t) => t.dropForcedFrom(from));
+    for (let u = 0; u < this.trains.length; u++) {
+      const train = this.trains[u];
+      train.dropForcedFrom(from);
+      if (this.unitPendingEvoked[u] && this.unitPendingTime[u] + this.unitStartOffset[u] >= this.nextSample) {
+        // The drawn next spike is an evoked one that has not begun: it never happens; the
+        // spontaneous train resumes from the last spike placed.
+        this.unitVersion[u]++;
+        train.rewindTo(this.unitLastPlaced[u]);
+        this.pushNext(u);
+      }
+    }
   }
 
   /**
@@ -469,6 +482,7 @@ export class SimGenerator {
     const train = this.trains[u];
     const time = Math.round(train.next());
     this.unitPendingTime[u] = time;
+    this.unitPendingEvoked[u] = train.lastEvoked ? 1 : 0;
     this.heapPush(time + this.unitStartOffset[u], time, u, this.unitVersion[u], train.lastAmplitude, train.lastEvoked ? 1 : 0);
   }
 
