@@ -38,7 +38,9 @@ Recording:
                          none for no opsin).
   --light PROTOCOL       none (default), optotag (10 ms pulses every 1 ± 0.25 s from 2 s), or
                          key=value pairs: width=ms,interval=ms,jitter=ms,start=s,count=N,level=0..1
-                         e.g. --light width=5,interval=500,jitter=100,count=200
+                         (keys left out take optotag's values: width=10,interval=1000,jitter=250,
+                         start=2, until the end, level=1), e.g.
+                         --light width=5,interval=500,jitter=100,count=200
   --snr MIN:MAX          Unit SNR range (peak amplitude / noise σ; default 4:25).
   --noise-uv X           Thermal noise σ per channel, µV (default 6 on Neuropixels, 4 otherwise).
   --line-noise HZ        0 (default), 50 or 60: mains interference.
@@ -135,7 +137,11 @@ async function record(options: SimOptionsInput, dir: string, format: RecordingFo
   } catch (cause) {
     throw new OptoloopError('E_FILE_WRITE', `${dir}: cannot create the output folder (${(cause as Error).message})`, { stage: 'sim', cause });
   }
-  if (protocol) for (const p of schedulePulses(protocol, rate, total, sim.options.seed)) generator.addPulse(p);
+  if (protocol) {
+    const pulses = schedulePulses(protocol, rate, total, sim.options.seed);
+    if (pulses.length === 0) io.err(`optoloop sim: warning: --light places no pulse within ${durationS} s (it starts at ${protocol.startS} s)\n`);
+    for (const p of pulses) generator.addPulse(p);
+  }
   const layout = generator.layout;
   const description = `optoloop sim: ${sim.preset.name} on ${layout.probeName}, seed ${sim.options.seed}`;
   const writer = createRecordingWriter({ dir, format, sampleRateHz: rate, uvPerCount: sim.uvPerCount, layout, description });
