@@ -35,6 +35,7 @@ import { ChunkedFileWriter } from '../chunked-file-writer.js';
 import { fileWriteFailed, IO_STAGE } from '../file-errors.js';
 import { assertLittleEndianHost } from '../fs-sync.js';
 import { NpyAppendWriter } from '../npy-append-writer.js';
+import { DEFAULT_WRITER_BUFFER_BYTES } from '../frame-file-writer.js';
 import { encodeNpy, encodeNpyHeaderWithDescr } from '../npy.js';
 
 export type OpenEphysChannelKind = 'electrode' | 'aux' | 'adc';
@@ -64,7 +65,7 @@ export interface ContinuousStreamOptions {
   readonly channelKinds?: readonly OpenEphysChannelKind[];
   readonly sourceProcessorName?: string;
   readonly sourceProcessorId?: number;
-  /** Frames buffered before each write (default 65536). */
+  /** Frames buffered before each write (default: 1 MiB of continuous.dat, at least 256 frames). */
   readonly bufferFrames?: number;
 }
 
@@ -261,7 +262,7 @@ export class ContinuousStreamWriter {
     } catch (cause) {
       throw fileWriteFailed(this.dir, cause, 'mkdir');
     }
-    this.bufferFrames = Math.max(1, options.bufferFrames ?? 65536);
+    this.bufferFrames = Math.max(1, options.bufferFrames ?? Math.max(256, Math.floor(DEFAULT_WRITER_BUFFER_BYTES / (n * 2))));
     this.encoder = new BlockEncoder(join(this.dir, 'continuous.dat'), n, this.sampleRateHz, this.uvPerCount);
     // The .dat buffer holds exactly bufferFrames frames and is written out by flushData(), never on
     // its own, so that continuous.dat always reaches the disk before the .npy files that count it.

@@ -53,7 +53,7 @@ export interface SpikeGlxWriterOptions {
   readonly userNotes?: string;
   /** Extra `key=value` lines (keys without `=`, `~` or line breaks). */
   readonly extraMeta?: Readonly<Record<string, string | number>>;
-  /** Bytes buffered before each write (default 4 MiB). */
+  /** Bytes buffered before each write (default 1 MiB). */
   readonly bufferBytes?: number;
 }
 

@@ -5,6 +5,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OpenEphysRecordingWriter } from '../../../src/io/openephys/writer.js';
 import { readNpy, readNpyHeader } from '../../../src/io/npy.js';
+import { OpenEphysReader } from '../../../src/io/openephys/reader.js';
+import { firstDifference, replayAll } from '../../helpers/replay.js';
 import { isOptoloopError } from '../../../src/core/errors.js';
 import type { Int16SampleBlock } from '../../../src/core/sample-block.js';
 import { artifactDir } from '../../helpers/paths.js';
@@ -27,7 +29,7 @@ function freshDir(name: string): string {
   return artifactDir(join('io-openephys-writer', name));
 }
 
-test('python-neo reads our recording: identical int16 samples, bit_volts, names, t_start; .npy headers right after close', () => {
+test('python-neo and our reader read our recording: identical int16 samples, bit_volts, names, t_start; .npy headers right after close', async () => {
   const dir = freshDir('neo');
   const n = 7;
   const frames = 3001;
@@ -74,6 +76,33 @@ test('python-neo reads our recording: identical int16 samples, bit_volts, names,
     [join(recording.eventsDir, 'MessageCenter')],
   );
   assert.equal(messages, { text: ['optotagging started'], samples: [first + 10] });
+
+  const ours = new OpenEphysReader(dir);
+  assert.equal(Array.from(ours.info.uvPerCount!), Array.from(uv));
+  assert.is(ours.firstSampleIndex, first);
+  assert.equal(ours.notes, []);
+  const replay = await replayAll(ours, 100);
+  assert.is(firstDifference(replay.samples, samples), -1);
+  assert.is(replay.blocks[2].firstSampleIndex, first + 200);
+});
+
+test('aux and ADC channels are written in V with their kind, and read back as analog channels', async () => {
+  const dir = freshDir('kinds');
+  const recording = new OpenEphysRecordingWriter({ directory: dir });
+  const stream = recording.addContinuousStream({
+    streamName: 'Rhythm', sampleRateHz: 20000, channelCount: 3, uvPerCount: [0.195, 37.4, 152.587890625],
+    channelKinds: ['electrode', 'aux', 'adc'], channelNames: ['A-000', 'AUX1', 'ADC1'],
+  });
+  const samples = randomInt16(3 * 500, 12);
+  stream.writeFrames(samples, 500);
+  recording.close();
+  const oebin = JSON.parse(readFileSync(recording.oebinPath, 'utf8'));
+  assert.equal(oebin.continuous[0].channels.map((c: { units: string; type: number }) => [c.units, c.type]), [['uV', 0], ['V', 1], ['V', 2]]);
+  const neural = new OpenEphysReader(dir);
+  assert.equal(neural.info.channelNames, ['A-000']);
+  const analog = new OpenEphysReader(dir, { channels: 'analog' });
+  assert.equal(Array.from(analog.info.uvPerCount!), [Math.fround(0.195), Math.fround(37.4), 152.587890625]);
+  assert.is(firstDifference((await replayAll(analog, 64)).samples, samples), -1);
 });
 
 test('gaps in the sample index are kept in sample_numbers.npy (no filling); going back is refused', () => {

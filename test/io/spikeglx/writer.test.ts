@@ -5,6 +5,8 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpikeGlxWriter, spikeGlxBinName } from '../../../src/io/spikeglx/writer.js';
 import { SpikeGlxMeta } from '../../../src/io/spikeglx/meta.js';
+import { SpikeGlxReader } from '../../../src/io/spikeglx/reader.js';
+import { firstDifference, replayAll } from '../../helpers/replay.js';
 import { isOptoloopError } from '../../../src/core/errors.js';
 import type { Float32SampleBlock, Int16SampleBlock } from '../../../src/core/sample-block.js';
 import { buildLayout } from '../../../src/probe/channel-layout.js';
@@ -32,7 +34,7 @@ function int16Block(samples: Int16Array, channelCount: number, frameCount: numbe
   return { format: 'int16', streamId: 't', sampleRateHz: 30000, channelCount, frameCount, firstSampleIndex, deviceTimestamp: null, hostReceiveTimeNs: 0, samples, uvPerCount };
 }
 
-test('python-neo reads our .bin/.meta: identical int16 samples, scale and names (13 channels, uneven blocks)', () => {
+test('python-neo and our reader read our .bin/.meta: identical int16 samples, scale and names (13 channels, uneven blocks)', async () => {
   const dir = freshDir('neo');
   const n = 13;
   const frames = 2047;
@@ -59,6 +61,14 @@ test('python-neo reads our .bin/.meta: identical int16 samples, scale and names 
   assert.ok(s.units.every((u) => u === 'uV'));
   s.gains.forEach((g, c) => assert.ok(Math.abs(g - uv[c]) < 1e-12 * uv[c], `channel ${c}: neo scale ${g}, ours ${uv[c]}`));
   assert.equal(s.samples, Array.from(samples));
+
+  const ours = new SpikeGlxReader(writer.binPath);
+  assert.equal(Array.from(ours.info.uvPerCount!), Array.from(uv), 'float32 scale round-trips exactly');
+  assert.is(ours.firstSampleIndex, 1000);
+  assert.equal(ours.notes.filter((n) => n.includes('past')), []);
+  const replay = await replayAll(ours, 64);
+  assert.is(firstDifference(replay.samples, samples), -1);
+  assert.is(replay.blocks[1].firstSampleIndex, 1064);
 });
 
 test('the meta states firstSample, sizes, and the saved channel subset; NP1.0 gain 500 is written as 500', () => {
@@ -127,6 +137,23 @@ test('geometry goes to ~snsGeomMap with absolute x positions', () => {
   const geom = SpikeGlxMeta.read(bin.replace(/\.bin$/, '.meta')).list('~snsGeomMap')!;
   assert.equal(geom.header, ['sim-probe', '2', '0', '0']);
   assert.equal(geom.entries, ['0:0:0:1', '0:32:20:1', '1:250:0:1']);
+  const back = new SpikeGlxReader(bin).layout!;
+  assert.equal(Array.from(back.xUm), [0, 32, 250]);
+  assert.equal(Array.from(back.yUm), [0, 20, 0]);
+  assert.equal(Array.from(back.shank), [0, 0, 1]);
+});
+
+test('an LF stream writes its scale in the lfGain column and reads back', async () => {
+  const dir = freshDir('lf');
+  const bin = join(dir, spikeGlxBinName('l', { stream: 'lf' }));
+  const writer = new SpikeGlxWriter({ binPath: bin, sampleRateHz: 2500, channelCount: 3, uvPerCount: 4.6875, stream: 'lf' });
+  const samples = randomInt16(3 * 40, 2);
+  writer.writeFrames(samples, 40);
+  writer.close();
+  const reader = new SpikeGlxReader(bin);
+  assert.equal(reader.info.channelNames, ['LF0', 'LF1', 'LF2']);
+  assert.equal(Array.from(reader.info.uvPerCount!), [4.6875, 4.6875, 4.6875]);
+  assert.is(firstDifference((await replayAll(reader, 7)).samples, samples), -1);
 });
 
 test('killed with SIGKILL after a flush: the meta counts exactly the flushed frames, which neo reads', () => {
