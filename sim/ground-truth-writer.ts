@@ -2,9 +2,10 @@
  * Writes the ground truth beside a recording, as JSON (everything) and CSV (one table each):
  *   ground_truth.json  — units (id, type, layer, position, opsin, SNR, peak channel, amplitude,
  *                        firing and light parameters), spikes, light pulses, how they were made
- *   spikes.csv         — sample_index,time_s,unit_id,evoked (sorted by time, then unit)
+ *   spikes.csv         — unit,time_s,sample_index,evoked (sorted by time, then unit)
  *   units.csv          — one row per foreground unit
- *   light_pulses.csv   — onset/offset samples and seconds, level, output, request id
+ *   light_pulses.csv   — onset_s,offset_s,onset_sample,offset_sample,level,output,request_id
+ *                        (the reason of each pulse is in the JSON)
  * A spike's sample index is the sample of its trough on its peak channel (template index
  * `samplesBefore`); background units (multi-unit hash) are counted but their spikes not listed.
  */
@@ -80,8 +81,9 @@ export function writeGroundTruth(sim: Simulation, dir: string): string[] {
   };
   write(GROUND_TRUTH_FILES.json, `${JSON.stringify(groundTruthDocument(sim))}\n`);
   const order = gt.sortedOrder();
-  const lines = ['sample_index,time_s,unit_id,evoked'];
-  for (const i of order) lines.push(`${gt.spikeSample[i]},${(gt.spikeSample[i] / rate).toFixed(6)},${gt.spikeUnit[i]},${gt.spikeEvoked[i]}`);
+  // First columns as `optoloop optotag` reads them (unit,time_s; onset_s,offset_s), then the rest.
+  const lines = ['unit,time_s,sample_index,evoked'];
+  for (const i of order) lines.push(`${gt.spikeUnit[i]},${(gt.spikeSample[i] / rate).toFixed(6)},${gt.spikeSample[i]},${gt.spikeEvoked[i]}`);
   write(GROUND_TRUTH_FILES.spikes, `${lines.join('\n')}\n`);
   const units = ['unit_id,type,layer,cell_id,x_um,y_um,z_um,opsin,light_responsive,peak_channel,peak_amplitude_uv,snr,trough_to_peak_ms,rate_hz'];
   for (const u of sim.units) {
@@ -89,8 +91,8 @@ export function writeGroundTruth(sim: Simulation, dir: string): string[] {
     units.push([u.id, u.type, u.layer ?? '', u.cellId, round(u.xUm), round(u.yUm), round(u.zUm), u.opsin ? 1 : 0, u.lightResponsive ? 1 : 0, u.peakChannel, round(u.peakAmplitudeUv), round(u.snr), round(u.shape.troughToPeakMs, 4), round(u.firing.rateHz)].join(','));
   }
   write(GROUND_TRUTH_FILES.units, `${units.join('\n')}\n`);
-  const pulses = ['onset_sample,offset_sample,onset_s,offset_s,level,output,request_id,reason'];
-  for (const p of gt.pulses) pulses.push([p.onsetSample, p.offsetSample, (p.onsetSample / rate).toFixed(6), (p.offsetSample / rate).toFixed(6), p.level, p.output, p.requestId, JSON.stringify(p.reason)].join(','));
+  const pulses = ['onset_s,offset_s,onset_sample,offset_sample,level,output,request_id'];
+  for (const p of gt.pulses) pulses.push([(p.onsetSample / rate).toFixed(6), (p.offsetSample / rate).toFixed(6), p.onsetSample, p.offsetSample, p.level, p.output, p.requestId].join(','));
   write(GROUND_TRUTH_FILES.pulses, `${pulses.join('\n')}\n`);
   return files;
 }
