@@ -32,6 +32,7 @@ import type { SimUnit } from './population.js';
 import { Rng } from './rng.js';
 import { amplitudeFactor, type DecayModel } from './spatial.js';
 import { ComplexSpikeClock, SpikeTrain } from './spike-train.js';
+import { SimKernels } from './wasm-kernels.js';
 
 /** Polled at the start of every block: a light sink or device emulator adds its pulses here. */
 export interface LightTriggerSource {
@@ -74,7 +75,7 @@ export class SimGenerator {
   private nextSample = 0;
 
   // Noise.
-  private readonly noiseRng: Rng;
+  private readonly kernels: SimKernels;
   private readonly commonRng: Rng;
   private readonly noiseSigma: Float32Array;
   private readonly lineGain: Float32Array;
@@ -83,7 +84,6 @@ export class SimGenerator {
   private readonly common: Float32Array;
   private readonly commonScale: Float32Array;
   private readonly line: Float32Array;
-  private readonly invScale: number;
 
   // Spikes: one pending (drawn, not yet placed) spike per unit in a min-heap keyed by start sample.
   private readonly trains: UnitTrain[];
@@ -96,6 +96,8 @@ export class SimGenerator {
   /** Trimmed templates, frame-major (t × footprint channels), for cache-friendly adds. */
   private readonly unitTemplate: Float32Array[];
   private readonly unitLength: Int32Array;
+  /** First channel of a contiguous footprint (templates added by the SIMD kernel), −1 otherwise. */
+  private readonly unitDenseStart: Int32Array;
   /** First template sample relative to the trough (≤ 0). */
   private readonly unitStartOffset: Int32Array;
   private readonly unitX: Float64Array;
@@ -115,10 +117,10 @@ export class SimGenerator {
   // Spikes being written (their template overlaps the current or a later block).
   private readonly maxFootprint: number;
   private activeCount = 0;
-  private activeCapacity: number;
+  private readonly activeCapacity: number;
   private activeUnit: Int32Array;
   private activeStart: Float64Array;
-  private activeGain: Float32Array;
+  private readonly activeGain: Float32Array;
 
   // Light.
   private readonly pendingPulses: (LightPulse & { applyAt: number })[] = [];
@@ -136,18 +138,14 @@ export class SimGenerator {
     this.channelCount = config.layout.channelCount;
     this.units = config.units;
     this.uvPerCount = config.uvPerCount;
-    this.invScale = 1 / config.uvPerCount;
     const C = this.channelCount;
     if (config.noiseUv.length !== C) throw new OptoloopError('E_INTERNAL', `sim: noiseUv has ${config.noiseUv.length} entries for ${C} channels`);
-    this.noiseRng = new Rng(config.seed, 'noise');
     this.commonRng = new Rng(config.seed, 'common-noise');
     this.noiseSigma = config.noiseUv;
     const setupRng = new Rng(config.seed, 'line-noise');
     this.lineGain = new Float32Array(C);
     for (let c = 0; c < C; c++) this.lineGain[c] = 0.7 + 0.6 * setupRng.uniform();
     this.linePhase = Float64Array.from([0, 0, 0], () => setupRng.uniform() * 2 * Math.PI);
-    this.acc = new Float32Array(CHUNK_FRAMES * C);
-    this.common = new Float32Array(CHUNK_FRAMES);
     this.commonScale = Float32Array.of(config.commonNoiseUv);
     this.line = new Float32Array(CHUNK_FRAMES);
     this.drift = config.drift && (config.drift.amplitudeUm > 0 || config.drift.randomWalkUmPerSqrtS > 0) ? new ProbeDrift(config.drift, config.sampleRateHz, config.seed) : null;
@@ -161,6 +159,7 @@ export class SimGenerator {
     const trimmed = config.units.map((u) => trimTranspose(u));
     this.unitChannels = trimmed.map((t) => t.channels);
     this.unitTemplate = trimmed.map((t) => t.template);
+    this.unitDenseStart = Int32Array.from(trimmed, (t) => (t.dense ? t.channels[0] : -1));
     this.unitLength = Int32Array.from(trimmed, (t) => t.length);
     this.unitStartOffset = Int32Array.from(trimmed, (t) => t.startOffset);
     this.unitX = Float64Array.from(config.units, (u) => u.xUm);
@@ -169,11 +168,28 @@ export class SimGenerator {
     this.unitSomaUv = Float64Array.from(config.units, (u) => u.somaAmplitudeUv);
     this.unitExponent = Float64Array.from(config.units, (u) => u.farFieldExponent);
     this.unitLogged = Uint8Array.from(config.units, (u) => (u.background ? 0 : 1));
-    this.maxFootprint = Math.max(1, ...config.units.map((u) => u.channels.length));
-    this.activeCapacity = 1024;
+    this.maxFootprint = Math.max(1, ...trimmed.map((t) => t.channels.length));
+    // A unit's spikes are at least its refractory period apart, so at most ⌈length / refractory⌉ + 1
+    // of them overlap any block: the active list never needs more room than that, summed.
+    let activeCapacity = 16;
+    config.units.forEach((u, i) => {
+      activeCapacity += Math.ceil(this.unitLength[i] / Math.max(1, (u.firing.refractoryMs * config.sampleRateHz) / 1000 - 1)) + 1;
+    });
+    this.activeCapacity = activeCapacity;
     this.activeUnit = new Int32Array(this.activeCapacity);
     this.activeStart = new Float64Array(this.activeCapacity);
-    this.activeGain = new Float32Array(this.activeCapacity * this.maxFootprint);
+    this.kernels = new SimKernels({
+      channelCount: C,
+      capacityFrames: CHUNK_FRAMES,
+      noiseSigmaUv: config.noiseUv,
+      noise: new Rng(config.seed, 'noise'),
+      denseTemplates: trimmed.map((t) => (t.dense ? t.template : null)),
+      activeCapacity: this.activeCapacity,
+      gainsPerSpike: this.maxFootprint,
+    });
+    this.acc = this.kernels.acc;
+    this.common = this.kernels.common;
+    this.activeGain = this.kernels.gains;
     const heapCapacity = Math.max(16, 2 * U);
     this.heapStart = new Float64Array(heapCapacity);
     this.heapTime = new Float64Array(heapCapacity);
@@ -309,16 +325,12 @@ export class SimGenerator {
     const C = this.channelCount;
     const B = this.nextSample;
     const E = B + frames;
-    const acc = this.acc;
-    this.noiseRng.fillGaussianScaled(acc, 0, frames * C, this.noiseSigma, C);
+    const kernels = this.kernels;
+    kernels.fillNoise(frames);
     this.placeSpikes(E);
     this.writeActiveSpikes(B, E);
     if (this.artefactCount) this.writeArtefacts(B, E);
-    // Noise shared by all channels (reference noise, mains) is added while converting to counts:
-    // one pass over the samples instead of two.
     const { commonNoiseUv, lineNoiseHz, lineNoiseUv, minCount, maxCount } = this.config;
-    if (commonNoiseUv > 0) this.commonRng.fillGaussianScaled(this.common, 0, frames, this.commonScale, 1);
-    else this.common.fill(0, 0, frames);
     if (lineNoiseHz > 0 && lineNoiseUv > 0) {
       const w = (2 * Math.PI * lineNoiseHz) / this.sampleRateHz;
       const p1 = this.linePhase[0];
@@ -329,10 +341,13 @@ export class SimGenerator {
         const t = B + f;
         line[f] = lineNoiseUv * (Math.sin(w * t + p1) + 0.3 * Math.sin(3 * w * t + p3) + 0.15 * Math.sin(5 * w * t + p5));
       }
-      quantizeWithLine(acc, out, outOffset, frames, C, this.common, line, this.lineGain, this.invScale, minCount, maxCount);
-    } else {
-      quantizeWithCommon(acc, out, outOffset, frames, C, this.common, this.invScale, minCount, maxCount);
+      addLine(this.acc, C, frames, line, this.lineGain);
     }
+    // Noise shared by every channel (reference noise) is added while converting to counts.
+    if (commonNoiseUv > 0) this.commonRng.fillGaussianScaled(this.common, 0, frames, this.commonScale, 1);
+    else this.common.fill(0, 0, frames);
+    kernels.quantize(frames, this.uvPerCount, minCount, maxCount);
+    out.set(kernels.out.subarray(0, frames * C), outOffset);
   }
 
   /** Moves every pending spike whose template starts before E into the active list. */
@@ -353,7 +368,9 @@ export class SimGenerator {
   }
 
   private activate(u: number, time: number, amplitude: number): void {
-    if (this.activeCount === this.activeCapacity) this.growActive();
+    if (this.activeCount === this.activeCapacity) {
+      throw new OptoloopError('E_INTERNAL', `sim: more than ${this.activeCapacity} spikes overlap at sample ${time}: a unit fired faster than its refractory period allows`);
+    }
     const a = this.activeCount++;
     this.activeUnit[a] = u;
     this.activeStart[a] = time + this.unitStartOffset[u];
@@ -389,7 +406,11 @@ export class SimGenerator {
       const channels = this.unitChannels[u];
       const template = this.unitTemplate[u];
       const gainBase = a * maxFootprint;
-      if (f1 > f0) addTemplate(acc, C, (f0 - B) * C, template, f0 - start, f1 - f0, channels, this.activeGain, gainBase);
+      if (f1 > f0) {
+        const c0 = this.unitDenseStart[u];
+        if (c0 >= 0) this.kernels.addDense(u, a, (f0 - B) * C + c0, f0 - start, f1 - f0, channels.length);
+        else addTemplate(acc, C, (f0 - B) * C, template, f0 - start, f1 - f0, channels, this.activeGain, gainBase);
+      }
       if (start + L > E) {
         // Still running into the next block: keep it, in order.
         if (kept !== a) {
@@ -555,17 +576,6 @@ export class SimGenerator {
     this.heapEvoked = e;
   }
 
-  private growActive(): void {
-    const n = this.activeCapacity * 2;
-    const u = new Int32Array(n);
-    u.set(this.activeUnit);
-    this.activeUnit = u;
-    this.activeStart = growF64(this.activeStart, n);
-    const g = new Float32Array(n * this.maxFootprint);
-    g.set(this.activeGain);
-    this.activeGain = g;
-    this.activeCapacity = n;
-  }
 }
 
 /** What the generator needs of a unit's train. */
@@ -616,7 +626,7 @@ function addTemplate(
  * A unit's template trimmed to the samples that matter (|v| ≥ 0.2 % of the trough on any
  * channel: below a hundredth of a µV even for the largest units) and stored frame-major.
  */
-function trimTranspose(unit: SimUnit): { template: Float32Array; length: number; startOffset: number; channels: Int32Array } {
+function trimTranspose(unit: SimUnit): { template: Float32Array; length: number; startOffset: number; channels: Int32Array; dense: boolean } {
   const K = unit.channels.length;
   const L = unit.templateLength;
   let first = L;
@@ -633,58 +643,36 @@ function trimTranspose(unit: SimUnit): { template: Float32Array; length: number;
     first = unit.samplesBefore;
     last = unit.samplesBefore;
   }
-  // Channels in ascending index order: each frame's adds then walk forward through one row.
-  const order = Array.from(unit.channels, (c, k) => ({ c, k })).sort((a, b) => a.c - b.c);
   const length = last - first + 1;
-  const template = new Float32Array(length * K);
-  for (let t = 0; t < length; t++) for (let j = 0; j < K; j++) template[t * K + j] = unit.template[order[j].k * L + first + t];
-  return { template, length, startOffset: first - unit.samplesBefore, channels: Int32Array.from(order, (o) => o.c) };
-}
-
-/**
- * (µV + common[f]) → counts, rounded to nearest (half up) and clipped at the ADC range. Free
- * functions: V8 optimises these loops far better here than inside the generator's methods
- * (measured 9 vs 90 ms per simulated second at 384 channels).
- */
-function quantizeWithCommon(acc: Float32Array, out: Int16Array, outOffset: number, frames: number, channelCount: number, common: Float32Array, inv: number, minCount: number, maxCount: number): void {
-  const lo = minCount - 0.5;
-  const hi = maxCount + 0.5 - 1e-6;
-  let i = 0;
-  for (let f = 0; f < frames; f++) {
-    const cm = common[f];
-    for (let c = 0; c < channelCount; c++, i++) {
-      let v = (acc[i] + cm) * inv + 0.5;
-      v = v < lo ? lo : v > hi ? hi : v;
-      out[outOffset + i] = Math.floor(v);
-    }
+  // A footprint whose channels nearly fill a contiguous index range (the rule on Neuropixels,
+  // where channel order follows depth) is stored over the whole range, zero rows in the gaps, so
+  // that the SIMD kernel adds it; others keep their channels in ascending order.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let k = 0; k < K; k++) {
+    lo = Math.min(lo, unit.channels[k]);
+    hi = Math.max(hi, unit.channels[k]);
   }
+  const dense = hi - lo + 1 <= Math.max(K * 1.25, K + 2);
+  const channels = dense ? Int32Array.from({ length: hi - lo + 1 }, (_, j) => lo + j) : Int32Array.from(unit.channels).sort();
+  const rowOf = new Map<number, number>();
+  unit.channels.forEach((c, k) => rowOf.set(c, k));
+  const W = channels.length;
+  const template = new Float32Array(length * W);
+  for (let j = 0; j < W; j++) {
+    const k = rowOf.get(channels[j]);
+    if (k === undefined) continue;
+    for (let t = 0; t < length; t++) template[t * W + j] = unit.template[k * L + first + t];
+  }
+  return { template, length, startOffset: first - unit.samplesBefore, channels, dense };
 }
 
-/** The same with mains interference: + line[f] × gain[c]. */
-function quantizeWithLine(
-  acc: Float32Array,
-  out: Int16Array,
-  outOffset: number,
-  frames: number,
-  channelCount: number,
-  common: Float32Array,
-  line: Float32Array,
-  gain: Float32Array,
-  inv: number,
-  minCount: number,
-  maxCount: number,
-): void {
-  const lo = minCount - 0.5;
-  const hi = maxCount + 0.5 - 1e-6;
+/** acc[f, c] += line[f] × gain[c] (mains interference; a free function: V8 optimises it better). */
+function addLine(acc: Float32Array, channelCount: number, frames: number, line: Float32Array, gain: Float32Array): void {
   let i = 0;
   for (let f = 0; f < frames; f++) {
-    const cm = common[f];
     const l = line[f];
-    for (let c = 0; c < channelCount; c++, i++) {
-      let v = (acc[i] + cm + l * gain[c]) * inv + 0.5;
-      v = v < lo ? lo : v > hi ? hi : v;
-      out[outOffset + i] = Math.floor(v);
-    }
+    for (let c = 0; c < channelCount; c++, i++) acc[i] += l * gain[c];
   }
 }
 

@@ -31,9 +31,9 @@ const LAYERS = 128;
 const ZIG_R = 3.442619855899;
 const ZIG_V = 9.91256303526217e-3;
 /** Right edge of layer i (layer 0 is the base strip, whose pseudo-width covers the tail's area). */
-const zigX = new Float64Array(LAYERS + 1);
+export const zigX = new Float64Array(LAYERS + 1);
 /** f(zigX[i]). */
-const zigF = new Float64Array(LAYERS + 1);
+export const zigF = new Float64Array(LAYERS + 1);
 {
   const f = (x: number) => Math.exp(-0.5 * x * x);
   zigX[0] = ZIG_V / f(ZIG_R);
@@ -43,7 +43,7 @@ const zigF = new Float64Array(LAYERS + 1);
   for (let i = 0; i <= LAYERS; i++) zigF[i] = f(zigX[i]);
 }
 /** Scaled so that a signed 25-bit integer times it lands in [−x_i, x_i). */
-const zigXScaled = Float64Array.from(zigX, (x) => x * TWO_POW_M24);
+export const zigXScaled = Float64Array.from(zigX, (x) => x * TWO_POW_M24);
 
 export class Rng {
   private s0: number;
@@ -62,6 +62,14 @@ export class Rng {
     this.s2 = x = mix32(x + 0x9e3779b9);
     this.s3 = mix32(x + 0x9e3779b9);
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** The generator's state (for a kernel that continues the stream elsewhere). */
+  exportState(out: Uint32Array): void {
+    out[0] = this.s0;
+    out[1] = this.s1;
+    out[2] = this.s2;
+    out[3] = this.s3;
   }
 
   /** Uniform 32-bit word as an unsigned number. */

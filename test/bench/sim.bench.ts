@@ -1,7 +1,8 @@
 // Simulator throughput: 384 channels × 30 kHz, 1 ms blocks, both presets at their defaults
 // (192 units, 384 background units, drift, common noise, light artefacts, a 10 ms optotagging pulse
 // per second). Prints per-block generation time p50 / p99 / p99.9 / max and the real-time factor.
-// Target: ≥ 5× real time on one core. Runs alone: node --import tsx test/bench/sim.bench.ts
+// Target: ≥ 5× real time on one core. Runs alone (after npm run build, for the WebAssembly
+// kernels): node --import tsx test/bench/sim.bench.ts
 import { cpus } from 'node:os';
 import { createSimulation } from '../../sim/simulation.js';
 
