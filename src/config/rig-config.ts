@@ -9,6 +9,9 @@ import { simSourceSchema } from '../../sim/source-config.js';
 import { busConfigSchema } from '../bus/config.js';
 import { recorderConfigSchema } from '../recorder/config.js';
 import { dashboardConfigSchema } from '../dashboard/config.js';
+import { openBciSourceSchema } from '../../drivers/openbci/config.js';
+import { pulsePalSinkSchema } from '../../drivers/pulsepal/config.js';
+import { thorlabsSinkSchema } from '../../drivers/thorlabs/config.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -35,7 +38,9 @@ export const fileSourceSchema = s.object(
 
 export { simSourceSchema };
 
-export const sourceSchema = s.tagged('kind', { file: fileSourceSchema, sim: simSourceSchema }, { description: 'Where samples come from.' });
+export const sourceSchema = s.tagged('kind', { file: fileSourceSchema, sim: simSourceSchema, openbci: openBciSourceSchema }, { description: 'Where samples come from.' });
+
+export const sinkSchema = s.tagged('kind', { pulsepal: pulsePalSinkSchema, thorlabs: thorlabsSinkSchema }, { description: 'A stimulator, by kind.' });
 
 export const probeSchema = s.object(
   {
@@ -56,6 +61,7 @@ export const rigConfigSchema = s.object({
   bus: busConfigSchema,
   recorder: recorderConfigSchema,
   dashboard: dashboardConfigSchema,
+  sinks: s.record(sinkSchema, { default: {}, description: 'Stimulators by name (the name rules and bus commands use), each tagged by kind.' }),
 });
 
 export type RigConfig = s.Infer<typeof rigConfigSchema>;
@@ -63,3 +69,4 @@ export type SourceConfig = RigConfig['source'];
 export type FileSourceConfig = s.Infer<typeof fileSourceSchema>;
 export type SimSourceConfig = s.Infer<typeof simSourceSchema>;
 export type ProbeConfig = RigConfig['probe'];
+export type SinkConfig = s.Infer<typeof sinkSchema>;
