@@ -44,3 +44,26 @@ export class SeededCytonSignal implements CytonSignal {
     return amplitude * Math.sin((2 * Math.PI * frequencyHz * sampleIndex) / 250) + this.noiseUv * gaussian;
   }
 }
+
+/**
+ * A recorded or simulated signal played to the emulated electrodes: frames of µV, frame-major
+ * (`framesUv[f × channelCount + c]`) at 250 Hz, looped. Channels beyond `channelCount` read 0.
+ */
+export class FramesCytonSignal implements CytonSignal {
+  private readonly frameCount: number;
+
+  constructor(
+    private readonly framesUv: Float32Array,
+    private readonly channelCount: number,
+  ) {
+    if (!(Number.isInteger(channelCount) && channelCount >= 1 && channelCount <= 16) || framesUv.length < channelCount) {
+      throw new RangeError(`FramesCytonSignal: expected 1–16 channels and at least one frame, got ${channelCount} channels and ${framesUv.length} values`);
+    }
+    this.frameCount = Math.floor(framesUv.length / channelCount);
+  }
+
+  fill(sampleIndex: number, outUv: Float64Array): void {
+    const base = (sampleIndex % this.frameCount) * this.channelCount;
+    for (let c = 0; c < 16; c++) outUv[c] = c < this.channelCount ? this.framesUv[base + c] : 0;
+  }
+}
