@@ -39,7 +39,8 @@ export class DeviceCountTracker {
 
   /** The next block follows on without a gap (after a deliberate stop and start). */
   markResume(): void {
-    if (this.segment !== 'first') this.segment = 'resume';
+    // A reconnection still pending wins: its gap must be measured, not assumed away.
+    if (this.segment === 'continuous') this.segment = 'resume';
   }
 
   /** The next block comes from a new session after the device was lost. */
