@@ -68,6 +68,11 @@ export class IntanRhxSource extends NetworkSampleSource {
     this.parser = new RhxWaveformParser(this.plan.wordToOutput, this.plan.outputs.length);
   }
 
+  /** Bytes received on the waveform socket over every session. */
+  get waveformBytes(): number {
+    return this.dataBytes;
+  }
+
   get streamId(): string {
     return `intan-rhx@${tcpPath(this.config.host, this.config.commandPort)}`;
   }
