@@ -146,7 +146,7 @@ test('ERROR FETCH: Too late → the lost samples counted as drops, fetching resu
   clock.advanceMs(10); // 300 samples
   await until(() => blocks.reduce((n, b) => n + b.frames, 0) === 300, 'the first 300 samples');
   clock.advanceMs(1000); // 30 000 more: sample 300 has long left the 3000-sample buffer
-  await until(() => source.tooLateCount === 1, 'the Too late');
+  await until(() => source.tooLateCount === 1 && source.nextSampleCount === 30_300, 'the Too late and the count read after it');
   clock.advanceMs(10);
   await until(() => blocks.reduce((n, b) => n + b.frames, 0) === 600, '300 samples after the recovery');
   await source.stop();
