@@ -8,6 +8,8 @@ import { pipelineOptionsSchema } from '../pipeline/options.js';
 import { busConfigSchema } from '../bus/config.js';
 import { recorderConfigSchema } from '../recorder/config.js';
 import { dashboardConfigSchema } from '../dashboard/config.js';
+import { intanRhxSourceSchema } from '../../drivers/intan-rhx/intan-rhx-config.js';
+import { spikeglxRemoteSourceSchema } from '../../drivers/spikeglx-remote/spikeglx-remote-config.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -46,7 +48,16 @@ export const simSourceSchema = s.object(
   { description: 'The built-in simulator: a ground-truth recording generated live.' },
 );
 
-export const sourceSchema = s.tagged('kind', { file: fileSourceSchema, sim: simSourceSchema }, { description: 'Where samples come from.' });
+export const sourceSchema = s.tagged(
+  'kind',
+  {
+    file: fileSourceSchema,
+    sim: simSourceSchema,
+    'intan-rhx': intanRhxSourceSchema,
+    'spikeglx-remote': spikeglxRemoteSourceSchema,
+  },
+  { description: 'Where samples come from.' },
+);
 
 export const probeSchema = s.object(
   {

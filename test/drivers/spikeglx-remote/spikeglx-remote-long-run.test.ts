@@ -17,8 +17,8 @@ test(`${STREAM_S} s of stream at ${RATE_HZ / 1000} kHz × ${CHANNELS} AP channel
   const emulator = new SpikeglxEmulator({ probes: [{ apChannels: CHANNELS, lfChannels: 0, bufferSamples: 20 * RATE_HZ }], seed: SEED, speed: 20 });
   await emulator.start();
   const r = validate(spikeglxRemoteSourceSchema, { kind: 'spikeglx-remote', port: emulator.port, channels: null, maxSamplesPerFetch: 3000 });
-  assert.ok(r.ok);
-  const source = new SpikeglxRemoteSource((r as { value: never }).value);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  const source = new SpikeglxRemoteSource(r.value);
   const target = STREAM_S * RATE_HZ;
   let nextIndex = 0;
   let frames = 0;
