@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { OptoloopError } from '../../src/core/errors.js';
-import { systemScheduler, type Scheduler } from '../tcp-common/scheduler.js';
 import { deviceDisconnected, readCancelled, type Binding, type BindingPort, type PortInfo, type ReadResult } from './binding.js';
+import { type Timers, systemTimers } from './timers.js';
 
 export interface TcpOpenOptions {
   /** `host:port` (IPv6 hosts in brackets: `[::1]:5000`); see {@link tcpPath}. */
@@ -13,7 +13,7 @@ export interface TcpOpenOptions {
   /** TCP keep-alive probe delay: lets the OS notice a peer that vanished without closing. */
   readonly keepAliveMs?: number;
   /** Timer source for the connect timeout. */
-  readonly scheduler?: Scheduler;
+  readonly timers?: Timers;
 }
 
 export function tcpPath(host: string, port: number): string {
@@ -55,12 +55,12 @@ export class TcpBinding implements Binding<TcpOpenOptions> {
 
   open(options: TcpOpenOptions): Promise<BindingPort> {
     const { host, port } = parseTcpPath(options.path);
-    const scheduler = options.scheduler ?? systemScheduler;
+    const timers = options.timers ?? systemTimers;
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     return new Promise<BindingPort>((resolve, reject) => {
       const socket = connect({ host, port });
       let settled = false;
-      const timer = scheduler.setTimeout(() => {
+      const timer = timers.setTimeout(() => {
         if (settled) return;
         settled = true;
         socket.destroy();
@@ -74,7 +74,7 @@ export class TcpBinding implements Binding<TcpOpenOptions> {
       socket.once('connect', () => {
         if (settled) return;
         settled = true;
-        scheduler.clearTimeout(timer);
+        timers.clearTimeout(timer);
         socket.setNoDelay(true);
         socket.setKeepAlive(true, options.keepAliveMs ?? 1000);
         resolve(new TcpPort(options.path, socket, options.ringBytes ?? DEFAULT_RING_BYTES));
@@ -82,7 +82,7 @@ export class TcpBinding implements Binding<TcpOpenOptions> {
       socket.once('error', (error: NodeJS.ErrnoException) => {
         if (settled) return;
         settled = true;
-        scheduler.clearTimeout(timer);
+        timers.clearTimeout(timer);
         socket.destroy();
         reject(connectError(options.path, error));
       });

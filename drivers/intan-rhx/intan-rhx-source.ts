@@ -6,17 +6,18 @@ import { isReadCancelled, type Binding, type BindingPort } from '../binding/bind
 import { TcpBinding, tcpPath, type TcpOpenOptions } from '../binding/tcp-binding.js';
 import { DeviceCountTracker } from '../tcp-common/device-count-tracker.js';
 import { NetworkSampleSource } from '../tcp-common/network-source.js';
-import { delay, systemScheduler, type Scheduler } from '../tcp-common/scheduler.js';
 import { Watchdog } from '../tcp-common/watchdog.js';
 import type { IntanRhxSourceConfig } from './intan-rhx-config.js';
 import { RHX_BAND_PARAMETER, planRhxChannels, type RhxChannelPlan } from './rhx-channel-plan.js';
 import { RhxCommandClient } from './rhx-command-client.js';
 import { RHX_AMPLIFIER_UV_PER_COUNT, RHX_FRAMES_PER_BLOCK, RhxWaveformParser } from './rhx-waveform-parser.js';
+import { type Timers, systemTimers } from '../binding/timers.js';
+import { delay } from '../tcp-common/delay.js';
 
 export interface IntanRhxSourceDeps {
   readonly binding?: Binding<TcpOpenOptions>;
   /** Timers: command and data timeouts, reconnection back-off. */
-  readonly scheduler?: Scheduler;
+  readonly timers?: Timers;
   /** Host receive timestamps of blocks. */
   readonly clock?: MonotonicClock;
 }
@@ -60,10 +61,10 @@ export class IntanRhxSource extends NetworkSampleSource {
     readonly config: IntanRhxSourceConfig,
     deps: IntanRhxSourceDeps = {},
   ) {
-    super(STAGE, config.reconnect, deps.scheduler ?? systemScheduler);
+    super(STAGE, config.reconnect, deps.timers ?? systemTimers);
     this.binding = deps.binding ?? new TcpBinding();
     this.clock = deps.clock ?? systemClock;
-    this.watchdog = new Watchdog(this.scheduler);
+    this.watchdog = new Watchdog(this.timers);
     this.plan = planRhxChannels(config.channels, config.bands);
     this.parser = new RhxWaveformParser(this.plan.wordToOutput, this.plan.outputs.length);
   }
@@ -80,8 +81,8 @@ export class IntanRhxSource extends NetworkSampleSource {
   protected async connectSession(reconnecting: boolean): Promise<StreamInfo> {
     const c = this.config;
     const commandPath = tcpPath(c.host, c.commandPort);
-    const port = await this.binding.open({ path: commandPath, connectTimeoutMs: c.connectTimeoutMs, scheduler: this.scheduler });
-    const command = new RhxCommandClient(port, this.scheduler, c.commandTimeoutMs, STAGE);
+    const port = await this.binding.open({ path: commandPath, connectTimeoutMs: c.connectTimeoutMs, timers: this.timers });
+    const command = new RhxCommandClient(port, this.timers, c.commandTimeoutMs, STAGE);
     this.command = command;
     await command.execute('set RunMode Stop');
     await command.execute('execute ClearAllDataOutputs');
@@ -132,10 +133,10 @@ export class IntanRhxSource extends NetworkSampleSource {
     const path = tcpPath(c.host, c.dataPort);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.binding.open({ path, connectTimeoutMs: c.connectTimeoutMs, scheduler: this.scheduler });
+        return await this.binding.open({ path, connectTimeoutMs: c.connectTimeoutMs, timers: this.timers });
       } catch (error) {
         if (attempt >= 5 || !(error instanceof OptoloopError) || error.code !== 'E_DEVICE_NOT_FOUND') throw error;
-        await delay(this.scheduler, 20 * attempt).promise;
+        await delay(this.timers, 20 * attempt).promise;
       }
     }
   }

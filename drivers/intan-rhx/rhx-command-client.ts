@@ -1,6 +1,7 @@
 import { OptoloopError } from '../../src/core/errors.js';
 import { isReadCancelled, type BindingPort } from '../binding/binding.js';
-import type { Scheduler, TimerHandle } from '../tcp-common/scheduler.js';
+import type { Timers, TimerHandle } from '../binding/timers.js';
+
 
 /**
  * Commands to the RHX command server (port 5000, protocols §1.2).
@@ -34,7 +35,7 @@ export class RhxCommandClient {
 
   constructor(
     private readonly port: BindingPort,
-    private readonly scheduler: Scheduler,
+    private readonly timers: Timers,
     private readonly timeoutMs: number,
     private readonly stage: string,
   ) {
@@ -69,7 +70,7 @@ export class RhxCommandClient {
     const reply = new Promise<string>((resolve) => (this.waiter = { sentinels: isGetRunMode ? 2 : 1, resolve }));
     let timer: TimerHandle | null = null;
     const timeout = new Promise<never>((_, reject) => {
-      timer = this.scheduler.setTimeout(() => {
+      timer = this.timers.setTimeout(() => {
         const received = this.text;
         const error = new OptoloopError(
           'E_DEVICE_TIMEOUT',
@@ -85,7 +86,7 @@ export class RhxCommandClient {
       const text = await Promise.race([reply, timeout, this.failed]);
       return this.interpret(command, text);
     } finally {
-      if (timer) this.scheduler.clearTimeout(timer);
+      if (timer) this.timers.clearTimeout(timer);
       this.waiter = null;
     }
   }

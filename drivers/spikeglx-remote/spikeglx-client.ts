@@ -1,8 +1,9 @@
 import { OptoloopError } from '../../src/core/errors.js';
 import type { BindingPort } from '../binding/binding.js';
 import { PortReader } from '../tcp-common/port-reader.js';
-import type { Scheduler } from '../tcp-common/scheduler.js';
+import type { Timers } from '../binding/timers.js';
 import { Watchdog } from '../tcp-common/watchdog.js';
+
 
 const STAGE = 'drivers/spikeglx-remote';
 const OK = [0x4f, 0x4b];
@@ -40,12 +41,12 @@ export class SpikeglxClient {
 
   constructor(
     readonly port: BindingPort,
-    scheduler: Scheduler,
+    timers: Timers,
     private readonly replyTimeoutMs: number,
     bufferBytes = 64 * 1024,
   ) {
     this.reader = new PortReader(port, bufferBytes);
-    this.watchdog = new Watchdog(scheduler);
+    this.watchdog = new Watchdog(timers);
     this.reader.onBytes = () => this.watchdog.kick();
   }
 

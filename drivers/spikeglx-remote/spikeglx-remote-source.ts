@@ -7,18 +7,19 @@ import type { Binding } from '../binding/binding.js';
 import { TcpBinding, tcpPath, type TcpOpenOptions } from '../binding/tcp-binding.js';
 import { DeviceCountTracker } from '../tcp-common/device-count-tracker.js';
 import { NetworkSampleSource } from '../tcp-common/network-source.js';
-import { delay, systemScheduler, type Scheduler } from '../tcp-common/scheduler.js';
 import { AdaptivePollPacer } from './poll-pacer.js';
 import { parseAcqChans, planFetch, type FetchPlan } from './spikeglx-channels.js';
 import { FETCH_TOO_LATE, SpikeglxClient } from './spikeglx-client.js';
 import type { SpikeglxRemoteSourceConfig } from './spikeglx-remote-config.js';
+import { type Timers, systemTimers } from '../binding/timers.js';
+import { delay } from '../tcp-common/delay.js';
 
 export interface SpikeglxRemoteSourceDeps {
   readonly binding?: Binding<TcpOpenOptions>;
   /** Reply timeouts and reconnection back-off. */
-  readonly scheduler?: Scheduler;
-  /** Pauses between FETCHes (defaults to `scheduler`). */
-  readonly pollScheduler?: Scheduler;
+  readonly timers?: Timers;
+  /** Pauses between FETCHes (defaults to `timers`). */
+  readonly pollTimers?: Timers;
   /** Host receive timestamps of blocks. */
   readonly clock?: MonotonicClock;
 }
@@ -47,7 +48,7 @@ export class SpikeglxRemoteSource extends NetworkSampleSource {
   tooLateCount = 0;
   fetchCount = 0;
   private readonly binding: Binding<TcpOpenOptions>;
-  private readonly pollScheduler: Scheduler;
+  private readonly pollTimers: Timers;
   private readonly clock: MonotonicClock;
   private readonly pacer: AdaptivePollPacer;
   private client: SpikeglxClient | null = null;
@@ -75,9 +76,9 @@ export class SpikeglxRemoteSource extends NetworkSampleSource {
     readonly config: SpikeglxRemoteSourceConfig,
     deps: SpikeglxRemoteSourceDeps = {},
   ) {
-    super(STAGE, config.reconnect, deps.scheduler ?? systemScheduler);
+    super(STAGE, config.reconnect, deps.timers ?? systemTimers);
     this.binding = deps.binding ?? new TcpBinding();
-    this.pollScheduler = deps.pollScheduler ?? this.scheduler;
+    this.pollTimers = deps.pollTimers ?? this.timers;
     this.clock = deps.clock ?? systemClock;
     this.pacer = new AdaptivePollPacer(config.pollIntervalMs);
   }
@@ -94,8 +95,8 @@ export class SpikeglxRemoteSource extends NetworkSampleSource {
   protected async connectSession(reconnecting: boolean): Promise<StreamInfo> {
     const c = this.config;
     const path = tcpPath(c.host, c.port);
-    const port = await this.binding.open({ path, connectTimeoutMs: c.connectTimeoutMs, scheduler: this.scheduler });
-    const client = new SpikeglxClient(port, this.scheduler, c.replyTimeoutMs);
+    const port = await this.binding.open({ path, connectTimeoutMs: c.connectTimeoutMs, timers: this.timers });
+    const client = new SpikeglxClient(port, this.timers, c.replyTimeoutMs);
     this.client = client;
     const stream = `${c.js} ${c.ip}`;
     this.version = (await client.query('GETVERSION'))[0] ?? '';
@@ -185,7 +186,7 @@ export class SpikeglxRemoteSource extends NetworkSampleSource {
         const frames = await this.fetchOnce(client, stream);
         this.syncStats();
         const waitMs = this.pacer.delayAfterMs(frames, nMax);
-        if (waitMs > 0) await delay(this.pollScheduler, waitMs).promise;
+        if (waitMs > 0) await delay(this.pollTimers, waitMs).promise;
       }
     } finally {
       this.loopParked = true;

@@ -4,7 +4,8 @@ import type { SampleBlock } from '../../src/core/sample-block.js';
 import { createSourceCounters, type SampleSource, type SourceState, type StreamInfo } from '../../src/core/sample-source.js';
 import type { DeviceStatus } from '../../src/core/status.js';
 import { Reconnector, type ReconnectPolicy } from './reconnect.js';
-import type { Scheduler } from './scheduler.js';
+import type { Timers } from '../binding/timers.js';
+
 
 /** What a network source knows about its link, beyond the stream counters. Counters only grow. */
 export interface LinkStats {
@@ -53,9 +54,9 @@ export abstract class NetworkSampleSource implements SampleSource {
   protected constructor(
     protected readonly stage: string,
     reconnectPolicy: ReconnectPolicy,
-    protected readonly scheduler: Scheduler,
+    protected readonly timers: Timers,
   ) {
-    this.reconnector = new Reconnector(reconnectPolicy, scheduler);
+    this.reconnector = new Reconnector(reconnectPolicy, timers);
     this.blocks$ = this.blocksSubject.asObservable();
     this.errors$ = this.errorsSubject.asObservable();
   }

@@ -1,10 +1,14 @@
 /**
- * When and how often a network source tries to get its device back after losing it. This is the one
- * place that decides reconnection for the TCP drivers, so that it can be swapped for the shared
- * transport-agnostic connection layer when that lands.
+ * When and how often a network source tries to get its device back after losing it: the one place
+ * that decides reconnection for the TCP drivers (the schedule itself is the shared `backoff.ts`).
+ * The TCP sources do not run on `DeviceConnection`: an RHX session is two sockets whose
+ * reconnection must be driven together (the waveform server only listens again after a command),
+ * and SpikeGLX is request/reply with pull reads; see NetworkSampleSource.
  */
 import * as s from '../../src/config/schema.js';
-import { delay, type Scheduler } from './scheduler.js';
+import { backoffDelayMs } from '../binding/backoff.js';
+import { type Timers } from '../binding/timers.js';
+import { delay } from './delay.js';
 
 export const reconnectSchema = s.object(
   {
@@ -28,7 +32,7 @@ export class Reconnector {
 
   constructor(
     private readonly policy: ReconnectPolicy,
-    private readonly scheduler: Scheduler,
+    private readonly timers: Timers,
   ) {}
 
   /** Counts a failure; false when the policy allows no further attempt. */
@@ -43,13 +47,12 @@ export class Reconnector {
   }
 
   nextDelayMs(): number {
-    const exponent = Math.max(0, this.failures - 1);
-    return Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** Math.min(exponent, 30));
+    return backoffDelayMs({ initialDelayMs: this.policy.initialDelayMs, factor: 2, maxDelayMs: this.policy.maxDelayMs }, Math.max(0, this.failures - 1));
   }
 
   /** Waits out the back-off; `cancel()` ends the wait at once (on close). */
   async wait(): Promise<void> {
-    const d = delay(this.scheduler, this.nextDelayMs());
+    const d = delay(this.timers, this.nextDelayMs());
     this.pending = d;
     try {
       await d.promise;

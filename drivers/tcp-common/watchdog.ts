@@ -1,4 +1,5 @@
-import type { Scheduler, TimerHandle } from './scheduler.js';
+import type { Timers, TimerHandle } from '../binding/timers.js';
+
 
 /**
  * Fires once when nothing has kicked it for `timeoutMs`. Kicking only stores a time (no timer is
@@ -12,7 +13,7 @@ export class Watchdog {
   private onExpire: (() => void) | null = null;
   private readonly wake = (): void => this.check();
 
-  constructor(private readonly scheduler: Scheduler) {}
+  constructor(private readonly timers: Timers) {}
 
   get armed(): boolean {
     return this.onExpire !== null;
@@ -22,16 +23,16 @@ export class Watchdog {
     this.disarm();
     this.timeoutMs = timeoutMs;
     this.onExpire = onExpire;
-    this.lastKickNs = this.scheduler.nowNs();
-    this.handle = this.scheduler.setTimeout(this.wake, timeoutMs);
+    this.lastKickNs = this.timers.clock.nowNs();
+    this.handle = this.timers.setTimeout(this.wake, timeoutMs);
   }
 
   kick(): void {
-    this.lastKickNs = this.scheduler.nowNs();
+    this.lastKickNs = this.timers.clock.nowNs();
   }
 
   disarm(): void {
-    if (this.handle) this.scheduler.clearTimeout(this.handle);
+    if (this.handle) this.timers.clearTimeout(this.handle);
     this.handle = null;
     this.onExpire = null;
   }
@@ -40,12 +41,12 @@ export class Watchdog {
     this.handle = null;
     const expire = this.onExpire;
     if (!expire) return;
-    const idleMs = (this.scheduler.nowNs() - this.lastKickNs) / 1e6;
+    const idleMs = (this.timers.clock.nowNs() - this.lastKickNs) / 1e6;
     if (idleMs >= this.timeoutMs) {
       this.onExpire = null;
       expire();
     } else {
-      this.handle = this.scheduler.setTimeout(this.wake, this.timeoutMs - idleMs);
+      this.handle = this.timers.setTimeout(this.wake, this.timeoutMs - idleMs);
     }
   }
 }

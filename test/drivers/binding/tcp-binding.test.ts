@@ -4,9 +4,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TcpBinding, parseTcpPath, tcpPath } from '../../../drivers/binding/tcp-binding.js';
 import { isReadCancelled } from '../../../drivers/binding/binding.js';
-import { ManualScheduler } from '../../../drivers/tcp-common/scheduler.js';
+import { ManualTimers } from '../../../drivers/binding/timers.js';
 import { isOptoloopError } from '../../../src/core/errors.js';
 import { loopbackServer, seededBytes, until } from '../../helpers/net.js';
+
 
 const binding = new TcpBinding();
 
@@ -149,10 +150,10 @@ test('a peer that never completes the handshake: E_DEVICE_TIMEOUT after the conn
   const child: ChildProcess = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const hungPort = await new Promise<number>((resolve) => child.once('message', (m) => resolve(m as number)));
   const fillers = Array.from({ length: 4 }, () => connect(hungPort, '127.0.0.1').on('error', () => {}));
-  const scheduler = new ManualScheduler();
-  const opening = binding.open({ path: tcpPath('127.0.0.1', hungPort), connectTimeoutMs: 750, scheduler });
-  scheduler.advanceMs(749);
-  scheduler.advanceMs(1);
+  const timers = new ManualTimers();
+  const opening = binding.open({ path: tcpPath('127.0.0.1', hungPort), connectTimeoutMs: 750, timers });
+  timers.advanceMs(749);
+  timers.advanceMs(1);
   try {
     await opening;
     assert.unreachable();

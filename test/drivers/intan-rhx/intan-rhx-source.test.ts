@@ -5,11 +5,12 @@ import { isOptoloopError, type OptoloopError } from '../../../src/core/errors.js
 import type { SampleBlock } from '../../../src/core/sample-block.js';
 import { intanRhxSourceSchema, type IntanRhxSourceConfig } from '../../../drivers/intan-rhx/intan-rhx-config.js';
 import { IntanRhxSource } from '../../../drivers/intan-rhx/intan-rhx-source.js';
-import { ManualScheduler } from '../../../drivers/tcp-common/scheduler.js';
+import { ManualTimers } from '../../../drivers/binding/timers.js';
 import { RhxEmulator, type RhxEmulatorOptions } from '../../../sim/devices/intan-rhx/rhx-emulator.js';
 import { seededSample } from '../../../sim/devices/common/seeded-frame-generator.js';
 import { loopbackServer, until } from '../../helpers/net.js';
 import { SpyTcpBinding } from '../../helpers/spy-binding.js';
+
 
 const SEED = 42;
 
@@ -206,12 +207,12 @@ test('blocks lost upstream: a timestamp gap is counted as drops and firstSampleI
 });
 
 test('the device vanishing mid-stream: an error event, received frames all delivered, a reconnect when it comes back', async () => {
-  const scheduler = new ManualScheduler();
+  const timers = new ManualTimers();
   const ports = { A: 4 };
   const { emulator, source, blocks, errors } = await setup(
     { amplifiersPerPort: ports, waveformFaults: { fragment: 'random', maxFragmentBytes: 500, seed: 5 } },
     { channels: ['A-000', 'A-003'], blocksPerWrite: 3, reconnect: { maxAttempts: null, initialDelayMs: 100, maxDelayMs: 1000 } },
-    { scheduler },
+    { timers },
   );
   await source.open();
   await source.start();
@@ -231,11 +232,11 @@ test('the device vanishing mid-stream: an error event, received frames all deliv
   checkWide(blocks, emulator.runs[0], [{ column: 0, amplifier: 0 }, { column: 1, amplifier: 3 }], 2);
 
   // First attempt while the device is still gone: refused, counted, next wait doubles.
-  scheduler.advanceMs(100);
+  timers.advanceMs(100);
   await until(() => errors.length === 2, 'the failed reconnection attempt');
   assert.ok(isOptoloopError(errors[1], 'E_DEVICE_NOT_FOUND'), String(errors[1]));
   await emulator.revive();
-  scheduler.advanceMs(200);
+  timers.advanceMs(200);
   await until(() => blocks.length >= before + 10, 'blocks after the reconnect');
   assert.is(source.link.reconnects, 1);
   assert.is(source.link.state, 'connected');
@@ -255,17 +256,17 @@ test('the device vanishing mid-stream: an error event, received frames all deliv
 });
 
 test('a silent device: no waveform data while running → E_DEVICE_TIMEOUT on errors$', async () => {
-  const scheduler = new ManualScheduler();
-  const { emulator, source, blocks, errors } = await setup({ amplifiersPerPort: { A: 2 } }, { channels: ['A-000'], dataTimeoutMs: 500 }, { scheduler });
+  const timers = new ManualTimers();
+  const { emulator, source, blocks, errors } = await setup({ amplifiersPerPort: { A: 2 } }, { channels: ['A-000'], dataTimeoutMs: 500 }, { timers });
   await source.open();
   await source.start();
   await until(() => blocks.length >= 5, '5 blocks');
   const writer = emulator.waveformWriter!;
   writer.stall();
   await until(() => source.waveformBytes === writer.bytesWritten, 'the last bytes before the stall');
-  scheduler.advanceMs(400);
+  timers.advanceMs(400);
   assert.is(errors.length, 0);
-  scheduler.advanceMs(200); // 500 ms + one 4.3 ms write interval have now passed without a byte
+  timers.advanceMs(200); // 500 ms + one 4.3 ms write interval have now passed without a byte
   await until(() => errors.length === 1, 'the timeout error');
   assert.ok(isOptoloopError(errors[0], 'E_DEVICE_TIMEOUT'), String(errors[0]));
   assert.match(errors[0].message, 'no waveform data');
@@ -275,19 +276,19 @@ test('a silent device: no waveform data while running → E_DEVICE_TIMEOUT on er
 });
 
 test('a command server that never answers: open() fails with E_DEVICE_TIMEOUT naming the command', async () => {
-  const scheduler = new ManualScheduler();
+  const timers = new ManualTimers();
   let received = '';
   const silent = await loopbackServer((s) => s.on('data', (d) => (received += d.toString('latin1'))));
   const source = new IntanRhxSource(
     (validate(intanRhxSourceSchema, { kind: 'intan-rhx', commandPort: silent.port, channels: ['A-000'], commandTimeoutMs: 300 }) as { value: IntanRhxSourceConfig }).value,
-    { scheduler },
+    { timers },
   );
   const opening = source.open().then(
     () => null,
     (e: unknown) => e,
   );
   await until(() => received.includes('set RunMode Stop'), 'the first command');
-  scheduler.advanceMs(300);
+  timers.advanceMs(300);
   const error = await opening;
   assert.ok(isOptoloopError(error, 'E_DEVICE_TIMEOUT'), String(error));
   assert.match((error as Error).message, '"set RunMode Stop"');

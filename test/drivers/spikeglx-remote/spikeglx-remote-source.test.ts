@@ -6,10 +6,11 @@ import { isOptoloopError, type OptoloopError } from '../../../src/core/errors.js
 import type { SampleBlock } from '../../../src/core/sample-block.js';
 import { spikeglxRemoteSourceSchema, type SpikeglxRemoteSourceConfig } from '../../../drivers/spikeglx-remote/spikeglx-remote-config.js';
 import { SpikeglxRemoteSource, type SpikeglxRemoteSourceDeps } from '../../../drivers/spikeglx-remote/spikeglx-remote-source.js';
-import { ManualScheduler, systemScheduler } from '../../../drivers/tcp-common/scheduler.js';
+import { ManualTimers, systemTimers } from '../../../drivers/binding/timers.js';
 import { seededSample } from '../../../sim/devices/common/seeded-frame-generator.js';
 import { SpikeglxEmulator, type SpikeglxEmulatorOptions } from '../../../sim/devices/spikeglx/spikeglx-emulator.js';
 import { until } from '../../helpers/net.js';
+
 
 const SEED = 7;
 
@@ -162,12 +163,12 @@ test('ERROR FETCH: Too late → the lost samples counted as drops, fetching resu
 });
 
 test('the server vanishing mid-stream: an error event, a reconnect, and fetching resumes from the last count without a gap', async () => {
-  const scheduler = new ManualScheduler();
+  const timers = new ManualTimers();
   const { emulator, source, blocks, errors } = await setup(
     { probes: [{ apChannels: 6 }], speed: 1 },
     { maxSamplesPerFetch: 300, reconnect: { maxAttempts: 5, initialDelayMs: 50, maxDelayMs: 500 } },
-    // Poll pacing on real time; timeouts and back-off on the manual scheduler.
-    { scheduler, pollScheduler: systemScheduler },
+    // Poll pacing on real time; timeouts and back-off on the manual timers.
+    { timers, pollTimers: systemTimers },
   );
   await source.open();
   await source.start();
@@ -177,7 +178,7 @@ test('the server vanishing mid-stream: an error event, a reconnect, and fetching
   assert.ok(isOptoloopError(errors[0], 'E_DEVICE_DISCONNECTED'), String(errors[0]));
   const before = blocks.length;
   await emulator.revive();
-  scheduler.advanceMs(50);
+  timers.advanceMs(50);
   await until(() => blocks.length >= before + 20, '20 blocks after the reconnect');
   assert.is(source.link.reconnects, 1);
   await source.close();
@@ -188,17 +189,17 @@ test('the server vanishing mid-stream: an error event, a reconnect, and fetching
 });
 
 test('a silent server: a FETCH without a reply → E_DEVICE_TIMEOUT on errors$', async () => {
-  const scheduler = new ManualScheduler();
-  const { emulator, source, blocks, errors } = await setup({ probes: [{ apChannels: 2 }] }, { replyTimeoutMs: 800 }, { scheduler, pollScheduler: systemScheduler });
+  const timers = new ManualTimers();
+  const { emulator, source, blocks, errors } = await setup({ probes: [{ apChannels: 2 }] }, { replyTimeoutMs: 800 }, { timers, pollTimers: systemTimers });
   await source.open();
   await source.start();
   await until(() => blocks.length >= 3, '3 blocks');
   emulator.stall();
   const writer = [...emulator.writers][0];
   await until(() => writer.queuedBytes > 0, 'a reply held back by the silent server');
-  scheduler.advanceMs(799);
+  timers.advanceMs(799);
   assert.is(errors.length, 0);
-  scheduler.advanceMs(1);
+  timers.advanceMs(1);
   await until(() => errors.length === 1, 'the timeout');
   assert.ok(isOptoloopError(errors[0], 'E_DEVICE_TIMEOUT'), String(errors[0]));
   assert.match(errors[0].message, 'FETCH');
