@@ -97,6 +97,11 @@ export class RhxEmulator {
     this.waveformFaults = options.waveformFaults ?? {};
   }
 
+  /** Clock time (ns) at which the current run's first frame was due. */
+  get currentRunStartNs(): number {
+    return this.runStartNs;
+  }
+
   get commandPort(): number {
     return this.commandPortValue;
   }

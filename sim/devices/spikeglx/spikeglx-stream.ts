@@ -54,6 +54,11 @@ export class EmulatedImecStream {
     this.lfGain = options.lfGain ?? 250;
   }
 
+  /** Clock time (ns) at which sample 0 of the run was due. */
+  get runStartNs(): number {
+    return this.startNs;
+  }
+
   /** Starts the run: the count restarts at 0 now. */
   startRun(): void {
     this.startNs = this.clock.nowNs();
