@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validate } from '../../../src/config/schema.js';
+import { validateRigConfig } from '../../../src/config/load.js';
 import { isOptoloopError, type OptoloopError } from '../../../src/core/errors.js';
 import type { SampleBlock } from '../../../src/core/sample-block.js';
 import { intanRhxSourceSchema, type IntanRhxSourceConfig } from '../../../drivers/intan-rhx/intan-rhx-config.js';
@@ -319,6 +320,23 @@ test('config: channels validated by name and uniqueness, with paths', () => {
   const r2 = validate(intanRhxSourceSchema, { kind: 'intan-rhx', channels: ['A-000', 'a-000'], bands: ['wide', 'wide'] });
   assert.not.ok(r2.ok);
   if (!r2.ok) assert.equal(r2.issues.map((i) => i.path), ['channels[1]', 'bands']);
+});
+
+test('the rig config takes an intan-rhx source with defaults filled in', () => {
+  const rig = validateRigConfig({ source: { kind: 'intan-rhx', channels: ['A-000', 'B-015'] } }, 'rig.yaml');
+  assert.equal(rig.source, {
+    kind: 'intan-rhx',
+    host: '127.0.0.1',
+    commandPort: 5000,
+    dataPort: 5001,
+    channels: ['A-000', 'B-015'],
+    bands: ['wide'],
+    blocksPerWrite: 1,
+    connectTimeoutMs: 2000,
+    commandTimeoutMs: 2000,
+    dataTimeoutMs: 1000,
+    reconnect: { maxAttempts: null, initialDelayMs: 100, maxDelayMs: 5000 },
+  });
 });
 
 test.run();

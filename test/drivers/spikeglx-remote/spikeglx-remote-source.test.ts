@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validate } from '../../../src/config/schema.js';
+import { validateRigConfig } from '../../../src/config/load.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { isOptoloopError, type OptoloopError } from '../../../src/core/errors.js';
 import type { SampleBlock } from '../../../src/core/sample-block.js';
@@ -205,6 +206,22 @@ test('a silent server: a FETCH without a reply → E_DEVICE_TIMEOUT on errors$',
   assert.match(errors[0].message, 'FETCH');
   await source.close();
   await emulator.stop();
+});
+
+test('the rig config takes a spikeglx-remote source; a bad stream type names its path', () => {
+  const rig = validateRigConfig({ source: { kind: 'spikeglx-remote' } }, 'rig.yaml');
+  assert.is(rig.source.kind, 'spikeglx-remote');
+  assert.equal({ ...rig.source, reconnect: undefined }, {
+    kind: 'spikeglx-remote', host: '127.0.0.1', port: 4142, js: 2, ip: 0, channels: null, maxSamplesPerFetch: 3000,
+    pollIntervalMs: 1, connectTimeoutMs: 2000, replyTimeoutMs: 2000, reconnect: undefined,
+  });
+  try {
+    validateRigConfig({ source: { kind: 'spikeglx-remote', js: 3 } }, 'rig.yaml');
+    assert.unreachable();
+  } catch (error) {
+    assert.ok(isOptoloopError(error, 'E_CONFIG_INVALID'));
+    assert.match((error as Error).message, 'source.js: expected one of 2, -2, 0, 1, got 3');
+  }
 });
 
 test.run();
