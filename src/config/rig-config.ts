@@ -9,6 +9,8 @@ import { simSourceSchema } from '../../sim/source-config.js';
 import { busConfigSchema } from '../bus/config.js';
 import { recorderConfigSchema } from '../recorder/config.js';
 import { dashboardConfigSchema } from '../dashboard/config.js';
+import { intanRhxSourceSchema } from '../../drivers/intan-rhx/intan-rhx-config.js';
+import { spikeglxRemoteSourceSchema } from '../../drivers/spikeglx-remote/spikeglx-remote-config.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -35,7 +37,16 @@ export const fileSourceSchema = s.object(
 
 export { simSourceSchema };
 
-export const sourceSchema = s.tagged('kind', { file: fileSourceSchema, sim: simSourceSchema }, { description: 'Where samples come from.' });
+export const sourceSchema = s.tagged(
+  'kind',
+  {
+    file: fileSourceSchema,
+    sim: simSourceSchema,
+    'intan-rhx': intanRhxSourceSchema,
+    'spikeglx-remote': spikeglxRemoteSourceSchema,
+  },
+  { description: 'Where samples come from.' },
+);
 
 export const probeSchema = s.object(
   {
