@@ -5,6 +5,9 @@
  */
 import * as s from './schema.js';
 import { pipelineOptionsSchema } from '../pipeline/options.js';
+import { busConfigSchema } from '../bus/config.js';
+import { recorderConfigSchema } from '../recorder/config.js';
+import { dashboardConfigSchema } from '../dashboard/config.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -21,6 +24,8 @@ export const fileSourceSchema = s.object(
     kind: s.literal('file'),
     path: s.string({ minLength: 1, description: 'A SpikeGLX .bin/.meta, an Open Ephys structure.oebin or its folder, an Intan .rhd, or a raw .bin/.dat with a JSON sidecar.' }),
     format: s.oneOf(['auto', 'spikeglx', 'openephys', 'intan-rhd', 'raw'] as const, { default: 'auto' }),
+    stream: s.nullable(s.string({ minLength: 1 }), { description: 'Open Ephys: the continuous stream, by index ("0") or name ("ProbeA"); null takes the first with channels to deliver.' }),
+    channels: s.oneOf(['neural', 'analog'] as const, { default: 'neural', description: 'neural: electrode/amplifier channels only; analog: also auxiliary analog inputs (nidq MA/XA, Open Ephys aux/ADC), in µV.' }),
     ...replaySpeed,
     loop: s.boolean({ default: false, description: 'Start again from the beginning at the end of the file.' }),
   },
@@ -59,6 +64,9 @@ export const rigConfigSchema = s.object({
   source: sourceSchema,
   probe: probeSchema,
   pipeline: pipelineOptionsSchema,
+  bus: busConfigSchema,
+  recorder: recorderConfigSchema,
+  dashboard: dashboardConfigSchema,
 });
 
 export type RigConfig = s.Infer<typeof rigConfigSchema>;
