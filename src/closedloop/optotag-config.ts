@@ -72,6 +72,13 @@ export const optotagStoppingSchema = s.object(
       description: 'δ: the smallest increase of the response probability over baseline that counts as a responder.',
     }),
     lookEveryPulses: s.number({ integer: true, min: 1, default: 5, description: 'Decisions are re-evaluated every this many pulses (SALT is the costly part).' }),
+    saltPerBlock: s.number({
+      integer: true,
+      min: 1,
+      max: 1000,
+      default: 2,
+      description: 'SALT evaluations per block during a decision look (≈0.4 ms each with 50 baseline windows): a look is spread over blocks so that the loop never stalls.',
+    }),
     minWaveformSpikes: s.number({
       integer: true,
       min: 1,

@@ -137,9 +137,16 @@ export class OptotagSession {
   private readonly spikeTimes: (Float64Array | null)[];
   private readonly spikeCount: Float64Array;
   private readonly scratch: Float64Array;
-  private readonly statsCache: (TagStats | null)[];
-  private readonly statsTrials: Int32Array;
-  private readonly classifyBound: (t: number) => number;
+  /** SALT per unit as last computed, and the pulse count it was computed at. */
+  private readonly saltP: Float64Array;
+  private readonly saltI: Float64Array;
+  private readonly saltTrials: Int32Array;
+  // A decision pass over the units, spread over blocks: 0 none, 1 a look, 2 the final pass.
+  private passKind = 0;
+  private passCursor = 0;
+  private passReason = '';
+  private passBy: DecidedBy = 'max-pulses';
+  private readonly classifyBound: (times: Float64Array, index: number) => number;
   ignoredSpikes = 0;
 
   constructor(private readonly options: OptotagSessionOptions) {
@@ -155,7 +162,7 @@ export class OptotagSession {
     const trainWindowOk = c.protocol.trainPulseIntervalMs >= c.analysis.baselineMs + this.layout.postMs + c.protocol.pulseWidthMs;
     this.analysedPerTrain = trainWindowOk ? c.protocol.pulsesPerTrain : 1;
     this.trainIntervalSamples = c.protocol.trainPulseIntervalMs * this.samplesPerMs;
-    this.causes = Array.from({ length: 8 }, () => ({ reason: 'optotag', streamId: options.streamId, sampleIndex: null, sourceReceiveTimeNs: null }));
+    this.causes = Array.from({ length: 8 }, () => ({ reason: 'optotag', streamId: options.streamId, sampleIndex: NaN, sourceReceiveTimeNs: NaN }));
 
     const n = c.maxUnits;
     this.slotOfUnit = new Int32Array(c.maxUnitId + 1).fill(-1);
@@ -170,9 +177,10 @@ export class OptotagSession {
     this.spikeTimes = new Array<Float64Array | null>(n).fill(null);
     this.spikeCount = new Float64Array(n);
     this.scratch = new Float64Array(c.spikeRingCapacity);
-    this.statsCache = new Array<TagStats | null>(n).fill(null);
-    this.statsTrials = new Int32Array(n).fill(-1);
-    this.classifyBound = (t: number) => this.classify(t);
+    this.saltP = new Float64Array(n).fill(NaN);
+    this.saltI = new Float64Array(n).fill(NaN);
+    this.saltTrials = new Int32Array(n).fill(-1);
+    this.classifyBound = (times: Float64Array, index: number) => this.classify(times, index);
   }
 
   private log(line: string): void {
@@ -189,10 +197,15 @@ export class OptotagSession {
     this.log(`started: up to ${this.config.protocol.maxPulses} pulses of ${this.config.protocol.pulseWidthMs} ms on ${this.config.protocol.sink}:${this.config.protocol.output}`);
   }
 
-  /** Ends the session now (operator's stop-optotag); undecided units get the criteria's verdict on what was seen. */
-  stop(reason = 'stopped by the operator'): void {
+  /**
+   * Ends the session (operator's stop-optotag): no more pulses; undecided units get the criteria's
+   * verdict on what was seen, spread over the next blocks, or at once with `immediate` (which may
+   * take ~0.4 ms per undecided unit).
+   */
+  stop(reason = 'stopped by the operator', immediate = false): void {
     if (this.state !== 'running') return;
-    this.finish(reason, 'stopped');
+    this.beginPass(2, reason, 'stopped');
+    if (immediate) this.runPass(Infinity);
   }
 
   /** The unit's main channel for waveforms (from unit assignment); otherwise its first spike's peak channel. */
@@ -254,15 +267,16 @@ export class OptotagSession {
         if (batch.unitId[k] >= 0) this.ignoredSpikes++;
         continue;
       }
-      const t = batch.peakSampleIndex[k];
-      this.rings.push(slot, t);
-      this.keepSpikeTime(slot, t);
-      if (snippets) this.waveforms.take(snippets, k, slot, t, this.classify(t));
+      // Times are read from the batch by index, never passed as arguments (V8 boxes doubles
+      // passed to calls it does not inline).
+      this.rings.push(slot, batch.peakSampleIndex, k);
+      this.keepSpikeTime(slot, batch.peakSampleIndex, k);
+      if (snippets) this.waveforms.take(snippets, k, slot, this.classify(batch.peakSampleIndex, k));
     }
   }
 
   /** Every spike time of the session, for the library (grows by doubling: a few allocations per unit per session). */
-  private keepSpikeTime(slot: number, t: number): void {
+  private keepSpikeTime(slot: number, source: Float64Array, k: number): void {
     let times = this.spikeTimes[slot];
     const n = this.spikeCount[slot];
     if (times === null || n === times.length) {
@@ -270,12 +284,13 @@ export class OptotagSession {
       if (times) bigger.set(times);
       this.spikeTimes[slot] = times = bigger;
     }
-    times[n] = t;
+    times[n] = source[k];
     this.spikeCount[slot] = n + 1;
   }
 
-  /** Where a spike at sample t stands relative to the recent pulses: EVOKED, SPONTANEOUS, EXCLUDED or UNDECIDED. */
-  private classify(t: number): number {
+  /** Where the spike at sample times[index] stands relative to the recent pulses: EVOKED, SPONTANEOUS, EXCLUDED or UNDECIDED. */
+  private classify(times: Float64Array, index: number): number {
+    const t = times[index];
     const o = this.config.analysis;
     const p = this.config.protocol;
     const spm = this.samplesPerMs;
@@ -347,18 +362,11 @@ export class OptotagSession {
       }
     }
     const p = this.config.protocol;
-    if (this.sinceLook >= this.config.stopping.lookEveryPulses) {
-      this.sinceLook = 0;
-      if (this.config.stopping.adaptive) this.look();
-      if (this.state !== 'running') return;
-      if (this.config.stopping.adaptive && this.analysed >= p.minPulses && this.allDecided()) {
-        this.finish(`every unit decided after ${this.analysed} pulses`, null);
-        return;
-      }
-    }
-    if (this.analysed >= p.maxPulses) {
-      this.finish(`reached ${p.maxPulses} pulses`, 'max-pulses');
-      return;
+    if (this.passKind !== 2 && this.analysed >= p.maxPulses) this.beginPass(2, `reached ${p.maxPulses} pulses`, 'max-pulses');
+    else if (this.passKind === 0 && this.config.stopping.adaptive && this.sinceLook >= this.config.stopping.lookEveryPulses) this.beginPass(1, '', 'sequential-and-criteria');
+    if (this.passKind !== 0) {
+      this.runPass(this.config.stopping.saltPerBlock);
+      if (this.state !== 'running' || this.passKind === 2) return;
     }
     if (sampleIndex >= this.nextTriggerSample && !this.programming && this.triggered - this.failed < p.maxPulses) this.fire(sampleIndex, sourceReceiveTimeNs);
   }
@@ -425,16 +433,29 @@ export class OptotagSession {
 
   // ── decisions ─────────────────────────────────────────────────────────────────────────────
 
-  /** A unit's statistics, recomputed only when it has new pulses (SALT is the costly part). */
+  /** Whether the unit's cached SALT is from its current pulse count. */
+  private saltFresh(slot: number): boolean {
+    return this.saltTrials[slot] === this.accumulators[slot].trials;
+  }
+
+  /** Every statistic, SALT recomputed if the unit has new pulses (≈0.4 ms): for decisions and final results. */
   private statsOf(slot: number): TagStats {
     const acc = this.accumulators[slot];
-    let stats = this.statsCache[slot];
-    if (stats === null || this.statsTrials[slot] !== acc.trials) {
-      stats = acc.stats();
-      this.statsCache[slot] = stats;
-      this.statsTrials[slot] = acc.trials;
+    if (!this.saltFresh(slot)) {
+      const salt = acc.trials > 0 ? acc.salt() : { p: NaN, i: NaN };
+      this.saltP[slot] = salt.p;
+      this.saltI[slot] = salt.i;
+      this.saltTrials[slot] = acc.trials;
     }
-    return stats;
+    return this.cachedStats(slot);
+  }
+
+  /** Every statistic without recomputing SALT (the last SALT computed, possibly a few pulses old): cheap, for the bus. */
+  private cachedStats(slot: number): TagStats {
+    const quick = this.accumulators[slot].stats(false);
+    const p = this.saltP[slot];
+    const i = this.saltI[slot];
+    return { ...quick, saltP: Number.isNaN(p) ? null : p, saltI: Number.isNaN(i) ? null : i };
   }
 
   private allDecided(): boolean {
@@ -454,26 +475,74 @@ export class OptotagSession {
     return responses * Math.log(p1 / p0) + (n - responses) * Math.log((1 - p1) / (1 - p0));
   }
 
-  private look(): void {
+  private beginPass(kind: 1 | 2, reason: string, by: DecidedBy): void {
+    this.passKind = kind;
+    this.passCursor = 0;
+    this.passReason = reason;
+    this.passBy = by;
+    if (kind === 1) this.sinceLook = 0;
+  }
+
+  /**
+   * Advances the current decision pass by at most `saltBudget` SALT computations. A look decides
+   * what the sequential test allows (see optotag-config.ts); the final pass decides every
+   * remaining unit by the criteria alone. When a pass completes, the session may end.
+   */
+  private runPass(saltBudget: number): void {
     const st = this.config.stopping;
     const upper = Math.log((1 - st.missRate) / st.falseTagRate);
     const lower = Math.log(st.missRate / (1 - st.falseTagRate));
-    for (let slot = 0; slot < this.slotCount; slot++) {
-      if (this.decision[slot] !== 0) continue;
-      const acc = this.accumulators[slot];
-      if (acc.trials < this.config.protocol.minPulses) continue;
-      const llr = this.sequentialLlr(slot);
-      if (llr <= lower) {
-        this.decide(slot, false, [], 'sequential-no-response');
+    const final = this.passKind === 2;
+    let budget = saltBudget;
+    while (this.passCursor < this.slotCount) {
+      const slot = this.passCursor;
+      if (this.decision[slot] !== 0) {
+        // The final pass also brings decided units' SALT up to date, so that the results are
+        // cheap to read when the session ends.
+        if (final && !this.saltFresh(slot)) {
+          if (budget <= 0) return;
+          budget--;
+          this.statsOf(slot);
+        }
+        this.passCursor++;
         continue;
       }
-      if (llr < upper) continue;
+      const acc = this.accumulators[slot];
+      if (!final) {
+        if (acc.trials < this.config.protocol.minPulses) {
+          this.passCursor++;
+          continue;
+        }
+        const llr = this.sequentialLlr(slot);
+        if (llr <= lower) {
+          this.decide(slot, false, [], 'sequential-no-response');
+          this.passCursor++;
+          continue;
+        }
+        if (llr < upper) {
+          this.passCursor++;
+          continue;
+        }
+      }
+      if (!this.saltFresh(slot)) {
+        if (budget <= 0) return;
+        budget--;
+      }
       const stats = this.statsOf(slot);
+      this.passCursor++;
+      if (final) {
+        const d = decideTag(stats, this.waveformR(slot), this.config.criteria);
+        this.decide(slot, d.tagged, d.failed, this.passBy);
+        continue;
+      }
       if (stats.saltP === null || stats.saltP >= this.config.criteria.saltAlpha) continue;
       if (this.waveforms.active && this.waveforms.evokedCount[slot] < st.minWaveformSpikes) continue;
       const d = decideTag(stats, this.waveformR(slot), this.config.criteria);
       this.decide(slot, d.tagged, d.failed, 'sequential-and-criteria');
     }
+    this.passKind = 0;
+    if (final) this.finish(this.passReason);
+    else if (this.analysed >= this.config.protocol.minPulses && this.allDecided()) this.beginPass(2, `every unit decided after ${this.analysed} pulses`, 'sequential-and-criteria');
   }
 
   private decide(slot: number, tagged: boolean, failed: readonly TagCriterion[], by: DecidedBy): void {
@@ -483,13 +552,7 @@ export class OptotagSession {
     this.failedCriteria[slot] = failed;
   }
 
-  private finish(reason: string, by: DecidedBy | null): void {
-    for (let slot = 0; slot < this.slotCount; slot++) {
-      if (this.decision[slot] !== 0) continue;
-      if (by === null) continue;
-      const d = decideTag(this.statsOf(slot), this.waveformR(slot), this.config.criteria);
-      this.decide(slot, d.tagged, d.failed, by);
-    }
+  private finish(reason: string): void {
     this.state = 'finished';
     this.endReason = reason;
     this.log(`finished: ${reason}`);
@@ -506,6 +569,7 @@ export class OptotagSession {
     return waveformCorrelation(evoked, spontaneous, this.config.analysis.waveformWindowStartMs, this.config.analysis.waveformWindowMs);
   }
 
+  /** A unit's full result (recomputes SALT if stale: cheap once the session has finished). */
   unitResult(slot: number): UnitTagResult {
     return {
       unitId: this.unitOfSlot[slot],
@@ -535,22 +599,26 @@ export class OptotagSession {
     };
   }
 
-  /** The unit's tag summary for the bus and units.json (core/units.ts). */
+  /**
+   * The unit's tag summary for the bus and units.json (core/units.ts). Cheap: SALT is the value of
+   * the last decision look (a few pulses old while testing), never recomputed here.
+   */
   tagSummary(unitId: number): TagSummary | null {
     const slot = unitId >= 0 && unitId <= this.config.maxUnitId ? this.slotOfUnit[unitId] : -1;
     if (slot < 0) return null;
-    const r = this.unitResult(slot);
-    const state: TagState = r.decided ? (r.tagged ? 'tagged' : 'not-tagged') : this.state === 'running' ? 'testing' : 'untested';
+    const stats = this.cachedStats(slot);
+    const decided = this.decision[slot] !== 0;
+    const state: TagState = decided ? (this.decision[slot] === 1 ? 'tagged' : 'not-tagged') : this.state === 'running' ? 'testing' : 'untested';
     return {
       state,
-      pulses: r.stats.pulses,
-      saltP: r.stats.saltP,
-      saltI: r.stats.saltI,
-      latencyMs: r.stats.latencyMs,
-      jitterMs: r.stats.jitterMs,
-      reliability: r.stats.reliability,
-      allenRatio: r.stats.allenRatio,
-      waveformCorrelation: r.waveformCorrelation,
+      pulses: stats.pulses,
+      saltP: stats.saltP,
+      saltI: stats.saltI,
+      latencyMs: stats.latencyMs,
+      jitterMs: stats.jitterMs,
+      reliability: stats.reliability,
+      allenRatio: stats.allenRatio,
+      waveformCorrelation: this.waveformR(slot),
     };
   }
 

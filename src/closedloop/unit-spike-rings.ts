@@ -24,8 +24,9 @@ export class UnitSpikeRings {
     this.firstSpike = new Float64Array(unitCapacity).fill(Infinity);
   }
 
-  /** Adds a spike (times arrive in order). No allocation. */
-  push(slot: number, t: number): void {
+  /** Adds the spike times[k] (times arrive in order). No allocation (the time is read from the array, not passed). */
+  push(slot: number, times: Float64Array, k: number): void {
+    const t = times[k];
     const cap = this.spikesPerUnit;
     const base = slot * cap;
     let size = this.size[slot];

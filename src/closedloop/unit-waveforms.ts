@@ -72,7 +72,7 @@ export class UnitWaveforms {
   }
 
   /** Adds spike k's snippet to the unit's evoked or spontaneous sum, or queues it (kind UNDECIDED). */
-  take(b: SnippetBatch, k: number, slot: number, t: number, kind: number): void {
+  take(b: SnippetBatch, k: number, slot: number, kind: number): void {
     if (this.mainChannel[slot] < 0) this.mainChannel[slot] = b.peakChannel[k];
     if (b.peakChannel[k] !== this.mainChannel[slot] || kind === EXCLUDED) return;
     const rows = this.neighbourCapacity;
@@ -90,7 +90,7 @@ export class UnitWaveforms {
       }
       const q = this.queueSize++;
       this.queueSlot[q] = slot;
-      this.queueSample[q] = t;
+      this.queueSample[q] = b.peakSampleIndex[k];
       this.queue!.set(b.waveformsUv.subarray(k * rows * len, (k + 1) * rows * len), q * rows * len);
       return;
     }
@@ -106,12 +106,12 @@ export class UnitWaveforms {
   }
 
   /** Re-classifies the queued snippets (after an acknowledgement); those still undecided stay queued. */
-  drain(classify: (t: number) => number): void {
+  drain(classify: (times: Float64Array, index: number) => number): void {
     if (this.queueSize === 0) return;
     let kept = 0;
     const n = this.neighbourCapacity * this.snippetLength;
     for (let q = 0; q < this.queueSize; q++) {
-      const kind = classify(this.queueSample[q]);
+      const kind = classify(this.queueSample, q);
       if (kind === UNDECIDED) {
         if (kept !== q) {
           this.queueSlot[kept] = this.queueSlot[q];

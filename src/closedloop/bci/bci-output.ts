@@ -36,7 +36,8 @@ export class BciOutput {
     this.binner = new RateBinner(decoder.unitIds, decoder.binMs, closeDelayMs);
     this.decoder = createDecoder(decoder);
     this.values = new Float64Array(decoder.outputs.length);
-    this.sample = { bin: 0, binEndSampleIndex: 0, values: this.values, sourceReceiveTimeNs: 0 };
+    // Numeric fields start as doubles so that rewriting them never allocates.
+    this.sample = { bin: 0, binEndSampleIndex: NaN, values: this.values, sourceReceiveTimeNs: NaN };
   }
 
   get lateSpikes(): number {
@@ -44,13 +45,14 @@ export class BciOutput {
   }
 
   onSpikes(batch: SpikeBatch): void {
-    for (let k = 0; k < batch.count; k++) this.binner.add(batch.unitId[k], batch.peakSampleIndex[k], batch.sampleRateHz);
+    for (let k = 0; k < batch.count; k++) this.binner.add(batch.unitId, batch.peakSampleIndex, k, batch.sampleRateHz);
   }
 
   /** The stream reached `sampleIndex` (one past the block's last sample): emit every bin now due. */
   advance(sampleIndex: number, sampleRateHz: number, sourceReceiveTimeNs: number): void {
+    this.binner.now[0] = sampleIndex;
     for (;;) {
-      const bin = this.binner.close(sampleIndex, sampleRateHz);
+      const bin = this.binner.close(sampleRateHz);
       if (bin < 0) return;
       this.decoder.step(this.binner.ratesHz, this.values);
       this.sample.bin = bin;

@@ -38,8 +38,10 @@ export class RateBinner {
     this.closeDelaySamples = (this.closeDelayMs * sampleRateHz) / 1000;
   }
 
-  /** Counts one spike of `unitId` at `sampleIndex` (ignored when the unit is not an input). */
-  add(unitId: number, sampleIndex: number, sampleRateHz: number): void {
+  /** Counts spike k of a batch's arrays (ignored when its unit is not an input). Times are read by index (no boxed doubles). */
+  add(unitIds: Int32Array, sampleIndices: Float64Array, k: number, sampleRateHz: number): void {
+    const unitId = unitIds[k];
+    const sampleIndex = sampleIndices[k];
     if (sampleRateHz !== this.sampleRateHz) this.setRate(sampleRateHz);
     if (unitId < 0 || unitId >= this.inputOfUnit.length) return;
     const input = this.inputOfUnit[unitId];
@@ -54,11 +56,15 @@ export class RateBinner {
     this.counts[(bin % this.openBins) * this.unitIds.length + input]++;
   }
 
+  /** The stream position for {@link close}: set now[0] to the sample index reached. */
+  readonly now = new Float64Array(1);
+
   /**
-   * Tells the binner the stream has reached `sampleIndex`. Returns the index of a bin it closed (its
-   * rates are in `ratesHz`), or −1 when none is due; call again until it returns −1.
+   * Tells the binner the stream has reached now[0]. Returns the index of a bin it closed (its rates
+   * are in `ratesHz`), or −1 when none is due; call again until it returns −1.
    */
-  close(sampleIndex: number, sampleRateHz: number): number {
+  close(sampleRateHz: number): number {
+    const sampleIndex = this.now[0];
     if (sampleRateHz !== this.sampleRateHz) this.setRate(sampleRateHz);
     if (this.nextBin < 0) this.nextBin = Math.floor(sampleIndex / this.binSamples);
     const bin = this.nextBin;
