@@ -237,7 +237,8 @@ export class OptotagSession {
     }
   }
 
-  private abort(reason: string): void {
+  /** Ends the session at once without further decisions (emergency stop, a device gone). */
+  abort(reason: string): void {
     if (this.state !== 'running') return;
     this.state = 'aborted';
     this.endReason = reason;

@@ -278,6 +278,11 @@ export class SafetyGovernor implements StimulusSink {
     }
   }
 
+  /** The last refusal as a message (what lastRefusal says, in words). */
+  describeLastRefusal(): string {
+    return describeRefusal(this.options.sinkName, this.lastRefusal, this.lastOrigin, this.estopOrigin);
+  }
+
   private refusalError(): OptoloopError {
     const r = this.lastRefusal;
     return new OptoloopError(r.code, describeRefusal(this.options.sinkName, r, this.lastOrigin, this.estopOrigin), {
@@ -312,6 +317,14 @@ export class SafetyGovernor implements StimulusSink {
     } finally {
       this.programming[output] = 0;
     }
+  }
+
+  /**
+   * Whether program(output, train) would be accepted now, without programming anything (for a
+   * synchronous command handler). A refusal is logged and described in lastRefusal, as usual.
+   */
+  checkTrain(output: number, train: PulseTrainSpec, origin: string): boolean {
+    return this.checkProgram(output, train, origin);
   }
 
   private checkProgram(output: number, t: PulseTrainSpec, origin: string): boolean {

@@ -144,12 +144,13 @@ export class RuleEngine {
   }
 
   /**
-   * Programs every rule's train on its output, through the governors. Call before the first batch
-   * and again after an emergency stop has been released.
+   * Programs every enabled rule's train on its output, through the governors. Call before the first
+   * batch, after an emergency stop has been released, and when a rule is enabled.
    */
   async programSinks(): Promise<void> {
     const done = new Set<string>();
     for (const id of this.ruleIds) {
+      if (!this.isEnabled(id)) continue;
       const { sink, output, train } = this.options.rules[id].action;
       const key = `${sink}:${output}`;
       if (done.has(key)) continue;
@@ -168,6 +169,23 @@ export class RuleEngine {
     this.ringSize[r] = 0;
     this.armed[r] = 1;
     return true;
+  }
+
+  /** The `sink:output` keys that enabled rules drive, with the first such rule for each. */
+  outputsInUse(): Map<string, string> {
+    const used = new Map<string, string>();
+    this.ruleIds.forEach((id, r) => {
+      if (this.enabled[r] === 0) return;
+      const { sink, output } = this.options.rules[id].action;
+      if (!used.has(`${sink}:${output}`)) used.set(`${sink}:${output}`, id);
+    });
+    return used;
+  }
+
+  /** The `sink:output` a rule drives (null when there is no such rule). */
+  outputOf(ruleId: string): string | null {
+    const rule = this.options.rules[ruleId];
+    return rule ? `${rule.action.sink}:${rule.action.output}` : null;
   }
 
   isEnabled(ruleId: string): boolean {
