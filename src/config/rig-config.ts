@@ -5,6 +5,7 @@
  */
 import * as s from './schema.js';
 import { pipelineOptionsSchema } from '../pipeline/options.js';
+import { simSourceSchema } from '../../sim/source-config.js';
 import { busConfigSchema } from '../bus/config.js';
 import { recorderConfigSchema } from '../recorder/config.js';
 import { dashboardConfigSchema } from '../dashboard/config.js';
@@ -36,19 +37,7 @@ export const fileSourceSchema = s.object(
   { description: 'Replay a recorded file.' },
 );
 
-export const simSourceSchema = s.object(
-  {
-    kind: s.literal('sim'),
-    preset: s.oneOf(['cortex', 'cerebellum'] as const, { default: 'cortex' }),
-    channels: s.number({ integer: true, min: 1, max: 4096, default: 384 }),
-    units: s.nullable(s.number({ integer: true, min: 0, max: 5000 }), { description: 'Number of units; null picks one for the channel count.' }),
-    sampleRateHz: s.number({ above: 0, default: 30000 }),
-    seed: s.number({ integer: true, min: 0, default: 1 }),
-    durationS: s.nullable(s.number({ above: 0 }), { description: 'Stop after this long; null runs until stopped.' }),
-    ...replaySpeed,
-  },
-  { description: 'The built-in simulator: a ground-truth recording generated live.' },
-);
+export { simSourceSchema };
 
 export const sourceSchema = s.tagged('kind', { file: fileSourceSchema, sim: simSourceSchema }, { description: 'Where samples come from.' });
 
