@@ -11,6 +11,10 @@ import { recorderConfigSchema } from '../recorder/config.js';
 import { dashboardConfigSchema } from '../dashboard/config.js';
 import { intanRhxSourceSchema } from '../../drivers/intan-rhx/intan-rhx-config.js';
 import { spikeglxRemoteSourceSchema } from '../../drivers/spikeglx-remote/spikeglx-remote-config.js';
+import { optotagConfigSchema } from '../closedloop/optotag-config.js';
+import { rulesSchema } from '../closedloop/rules/rule-options.js';
+import { safetyConfigSchema } from '../closedloop/safety-options.js';
+import { bciConfigSchema } from '../closedloop/bci/bci-options.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -67,6 +71,10 @@ export const rigConfigSchema = s.object({
   bus: busConfigSchema,
   recorder: recorderConfigSchema,
   dashboard: dashboardConfigSchema,
+  optotag: optotagConfigSchema,
+  rules: rulesSchema,
+  safety: safetyConfigSchema,
+  bci: bciConfigSchema,
 });
 
 export type RigConfig = s.Infer<typeof rigConfigSchema>;
