@@ -4,7 +4,12 @@ import { packageRoot } from '../../src/core/package-root.js';
 
 /** The read-only shared data folder beside the repository (`../shared/data`). */
 export function sharedData(...parts: string[]): string {
-  const candidates = [join(packageRoot(), '..', 'shared', 'data'), process.env.OPTOLOOP_SHARED_DATA ?? ''];
+  const candidates = [
+    join(packageRoot(), '..', 'shared', 'data'),
+    // A git worktree at /work/wt/<branch> sits one level deeper than the main checkout.
+    join(packageRoot(), '..', '..', 'shared', 'data'),
+    process.env.OPTOLOOP_SHARED_DATA ?? '',
+  ];
   const found = candidates.find((c) => c && existsSync(c));
   if (!found) throw new Error(`shared data not found: looked in ${candidates.filter(Boolean).join(', ')}`);
   return join(found, ...parts);
