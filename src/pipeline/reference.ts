@@ -81,10 +81,10 @@ class ReferenceState {
   private membersPtr = 0;
   private groupOfPtr = 0;
   private generation = -1;
-  private inView = new Int16Array(0);
-  private dataView = new Float32Array(0);
-  private scaleView = new Float32Array(0);
-  private emittedView = new Float32Array(0);
+  private inView: Int16Array = new Int16Array(0);
+  private dataView: Float32Array = new Float32Array(0);
+  private scaleView: Float32Array = new Float32Array(0);
+  private emittedView: Float32Array = new Float32Array(0);
   private readonly out: MutableFloat32Block = {
     format: 'float32',
     streamId: '',
