@@ -128,10 +128,3 @@ function complexSqrt(re: number, im: number): [number, number] {
   const i = Math.sqrt((m - re) / 2);
   return [r, im < 0 ? -i : i];
 }
-
-/** The ideal (analog-prototype) magnitude of the digital design at `hz`, for tests and docs. */
-export function idealMagnitude(design: BandpassDesign, hz: number): number {
-  const omega = 2 * design.sampleRateHz * Math.tan((Math.PI * hz) / design.sampleRateHz);
-  const ratio = (omega * omega - design.centreRadS ** 2) / (omega * (design.highRadS - design.lowRadS));
-  return 1 / Math.sqrt(1 + ratio ** (2 * design.order));
-}
