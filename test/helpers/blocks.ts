@@ -43,7 +43,18 @@ export function pump<I, O>(op: OperatorFunction<I, O>, inputs: readonly I[], tak
   const subject = new Subject<I>();
   let failure: unknown = null;
   let done = false;
-  subject.pipe(op).subscribe({ next: take, error: (e) => (failure = e), complete: () => (done = true) });
+  subject.pipe(op).subscribe({
+    next: (output) => {
+      // A failing assertion inside next() would otherwise surface later as an unhandled error.
+      try {
+        take(output);
+      } catch (error) {
+        failure ??= error;
+      }
+    },
+    error: (e) => (failure ??= e),
+    complete: () => (done = true),
+  });
   for (const input of inputs) {
     subject.next(input);
     if (failure) throw failure;
