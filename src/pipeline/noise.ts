@@ -98,7 +98,7 @@ class NoiseState {
   private sigmaUv = new Float32Array(0);
   private segmentCapacity = 0;
   private samplesSeen: Float32Array | null = null;
-  private bits = new Int32Array(0);
+  private bits: Int32Array = new Int32Array(0);
   private readonly out: MutableNoiseBlock = {
     block: null as unknown as Float32SampleBlock,
     noiseUv: new Float32Array(0),
