@@ -9,11 +9,25 @@ import { copyPrefix } from './typed-copy.js';
 
 const STAGE = 'pipeline.reference';
 
+/**
+ * Time constant of each channel's baseline (an exponential average) in the median reference:
+ * the median is taken over the deviations from it, so that channel DC offsets cannot decide it
+ * (see the kernel). The value matters little: the mean of the baselines restores the slow common
+ * signal the deviations lack.
+ */
+export const REFERENCE_BASELINE_MS = 10;
+
+/** The baseline's weight per frame, as the float32 the kernel uses. */
+export function referenceBaselineAlpha(sampleRateHz: number): number {
+  return Math.fround(1 - Math.exp(-1000 / (REFERENCE_BASELINE_MS * sampleRateHz)));
+}
+
 interface ReferenceKernel {
   int16ToMicrovolts(src: number, dst: number, frames: number, channels: number, scale: number): void;
+  initBaseline(data: number, channels: number, baseline: number): void;
   subtractMedian(
     data: number, frames: number, channels: number, groups: number, offsets: number, members: number,
-    groupOf: number, global: number, scratch: number, refs: number,
+    groupOf: number, global: number, baseline: number, alpha: number, dev: number, scratch: number, refs: number,
   ): void;
   subtractMean(
     data: number, frames: number, channels: number, groups: number, offsets: number, members: number,
@@ -30,7 +44,11 @@ interface ReferenceKernel {
  *
  * The median is the robust choice (Rolston et al. 2009): a spike on a few channels barely moves it,
  * while it shifts the mean of a small shank. Both are computed exactly, per frame, in WebAssembly;
- * for an even count the median is the mean of the two middle values.
+ * for an even count the median is the mean of the two middle values. The median reference is the
+ * median of each channel's deviation from its own slow baseline ({@link REFERENCE_BASELINE_MS})
+ * plus the mean of the baselines, so that channel DC offsets (hundreds of µV on wideband
+ * headstages) cannot make one channel the median at every frame; what is left of the offsets is
+ * constant, for the band-pass to remove.
  */
 export function commonReference(options?: Partial<ReferenceOptions>, layout?: ChannelLayout): OperatorFunction<SampleBlock, Float32SampleBlock> {
   const opts = validateOptions(referenceOptionsSchema, options, STAGE);
@@ -80,6 +98,10 @@ class ReferenceState {
   private offsetsPtr = 0;
   private membersPtr = 0;
   private groupOfPtr = 0;
+  private baselinePtr = 0;
+  private devPtr = 0;
+  private baselineReady = false;
+  private alpha = 0;
   private generation = -1;
   private inView: Int16Array = new Int16Array(0);
   private dataView: Float32Array = new Float32Array(0);
@@ -127,8 +149,16 @@ class ReferenceState {
     } else {
       copyPrefix(this.dataView, block.samples, count);
     }
-    if (this.modeCode === 1) {
-      kernel.subtractMedian(this.dataPtr, frames, channels, this.groups, this.offsetsPtr, this.membersPtr, this.groupOfPtr, this.global, this.scratchPtr, this.refsPtr);
+    if (this.modeCode === 1 && frames > 0) {
+      if (!this.baselineReady) {
+        kernel.initBaseline(this.dataPtr, channels, this.baselinePtr);
+        this.alpha = referenceBaselineAlpha(block.sampleRateHz);
+        this.baselineReady = true;
+      }
+      kernel.subtractMedian(
+        this.dataPtr, frames, channels, this.groups, this.offsetsPtr, this.membersPtr, this.groupOfPtr, this.global,
+        this.baselinePtr, this.alpha, this.devPtr, this.scratchPtr, this.refsPtr,
+      );
     } else if (this.modeCode === 2) {
       kernel.subtractMean(this.dataPtr, frames, channels, this.groups, this.offsetsPtr, this.membersPtr, this.groupOfPtr, this.global, this.refsPtr);
     }
@@ -158,27 +188,20 @@ class ReferenceState {
       );
     }
     this.channels = channels;
-    this.arena = new WasmArena<ReferenceKernel>('common-reference');
-  }
-
-  /** (Re)allocates every buffer for blocks of up to `frames` frames (the arena starts afresh). */
-  private plan(frames: number): void {
-    const arena = this.arena!;
-    const channels = this.channels;
-    arena.reset();
-    this.capacityFrames = plannedFrames(frames);
+    const arena = new WasmArena<ReferenceKernel>('common-reference');
+    this.arena = arena;
     const groupOf = new Int32Array(channels);
     let members: Int32Array;
     let offsets: Int32Array;
-    if (this.opts.scope === 'shank' && this.layout) {
-      const shankCount = this.layout.shankNames.length;
+    if (this.opts.scope === 'shank' && layout) {
+      const shankCount = layout.shankNames.length;
       offsets = new Int32Array(shankCount + 1);
-      for (let c = 0; c < channels; c++) offsets[this.layout.shank[c] + 1]++;
+      for (let c = 0; c < channels; c++) offsets[layout.shank[c] + 1]++;
       for (let g = 0; g < shankCount; g++) offsets[g + 1] += offsets[g];
       members = new Int32Array(channels);
       const fill = offsets.slice(0, shankCount);
       for (let c = 0; c < channels; c++) {
-        const g = this.layout.shank[c];
+        const g = layout.shank[c];
         members[fill[g]++] = c;
         groupOf[c] = g;
       }
@@ -190,10 +213,12 @@ class ReferenceState {
       this.groups = 1;
       this.global = 1;
     }
-    this.inPtr = arena.alloc(this.capacityFrames * channels * 2);
-    this.dataPtr = arena.alloc(this.capacityFrames * channels * 4);
+    // Set-up buffers first: a larger block later allocates new data buffers above them, and the
+    // baseline (state) stays where it is.
     this.scalePtr = arena.alloc(channels * 4);
     this.scratchPtr = arena.alloc(channels * 4);
+    this.devPtr = arena.alloc(channels * 4);
+    this.baselinePtr = arena.alloc(channels * 4);
     this.refsPtr = arena.alloc(this.groups * 4);
     this.offsetsPtr = arena.alloc(offsets.length * 4);
     this.membersPtr = arena.alloc(channels * 4);
@@ -201,6 +226,16 @@ class ReferenceState {
     arena.i32(this.offsetsPtr, offsets.length).set(offsets);
     arena.i32(this.membersPtr, channels).set(members);
     arena.i32(this.groupOfPtr, channels).set(groupOf);
+  }
+
+  /** Data buffers for blocks of up to `frames` frames. */
+  private plan(frames: number): void {
+    const arena = this.arena!;
+    const channels = this.channels;
+    this.capacityFrames = plannedFrames(frames);
+    this.inPtr = arena.alloc(this.capacityFrames * channels * 2);
+    this.dataPtr = arena.alloc(this.capacityFrames * channels * 4);
+    // Views last: an allocation may have grown (and so detached) the memory.
     this.inView = arena.i16(this.inPtr, this.capacityFrames * channels);
     this.dataView = arena.f32(this.dataPtr, this.capacityFrames * channels);
     this.scaleView = arena.f32(this.scalePtr, channels);

@@ -241,7 +241,7 @@ test('blocks much larger than the first one are taken (buffers re-planned, state
 
 test('options are validated, naming the field; the layout must match the stream', () => {
   assert.throws(() => detectSpikes({ thresholdUv: 50 }, line), /detect\.thresholdUv: expected a negative number, got 50/);
-  assert.throws(() => detectSpikes({ peakWindowMs: 0 }, line), /detect\.peakWindowMs: expected a positive number, got 0/);
+  assert.throws(() => detectSpikes({ peakWindowMs: 0 }, line), /detect\.peakWindowMs: expected a number > 0 and ≤ 5, got 0/);
   assert.throws(() => detectSpikes({ radiusUm: -1 }, line), /detect\.radiusUm: expected a number ≥ 0, got -1/);
   let failure: unknown = null;
   try {

@@ -40,28 +40,46 @@ function run(op: ReturnType<typeof commonReference>, blocks: SampleBlock[]): Flo
   return out;
 }
 
-/** The straightforward computation: µV per channel, then each group's sorted middle or mean in float64. */
-function expected(block: Int16SampleBlock, mode: 'median' | 'mean', groupOf: (c: number) => number): number[][] {
-  const C = block.channelCount;
-  const rows: number[][] = [];
-  for (let f = 0; f < block.frameCount; f++) {
-    const uv = Array.from({ length: C }, (_, c) => Math.fround(block.samples[f * C + c] * block.uvPerCount[c]));
+/**
+ * The straightforward computation: µV per channel; for the median, each channel's deviation from
+ * its baseline (an exponential average starting at the first frame, weight α per frame, in
+ * float32 like the kernel) and per group the sorted middle of the deviations plus the mean of the
+ * baselines; for the mean, the plain mean. Subtracted from the µV values.
+ */
+function expectedRows(rows: number[][], sampleRateHz: number, mode: 'median' | 'mean', groupOf: (c: number) => number): number[][] {
+  const alpha = Math.fround(1 - Math.exp(-1000 / (10 * sampleRateHz)));
+  const baseline = [...rows[0]];
+  return rows.map((uv) => {
+    const dev = uv.map((v, c) => Math.fround(v - baseline[c]));
     const groups = new Map<number, number[]>();
-    uv.forEach((v, c) => {
+    uv.forEach((_, c) => {
       const g = groupOf(c);
       if (!groups.has(g)) groups.set(g, []);
-      groups.get(g)!.push(v);
+      groups.get(g)!.push(c);
     });
     const ref = new Map<number, number>();
-    for (const [g, values] of groups) {
-      const sorted = [...values].sort((a, b) => a - b);
-      const n = sorted.length;
-      const m = mode === 'median' ? (n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2) : values.reduce((a, b) => a + b, 0) / n;
-      ref.set(g, Math.fround(m));
+    for (const [g, members] of groups) {
+      const n = members.length;
+      if (mode === 'mean') {
+        ref.set(g, members.reduce((a, c) => a + uv[c], 0) / n);
+        continue;
+      }
+      const sorted = members.map((c) => dev[c]).sort((a, b) => a - b);
+      const middle = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+      ref.set(g, middle + members.reduce((a, c) => a + baseline[c], 0) / n);
     }
-    rows.push(uv.map((v, c) => Math.fround(v - ref.get(groupOf(c))!)));
-  }
-  return rows;
+    dev.forEach((d, c) => (baseline[c] = Math.fround(baseline[c] + Math.fround(alpha * d))));
+    return uv.map((v, c) => Math.fround(v - ref.get(groupOf(c))!));
+  });
+}
+
+function microvoltRows(block: Int16SampleBlock): number[][] {
+  const C = block.channelCount;
+  return Array.from({ length: block.frameCount }, (_, f) => Array.from({ length: C }, (_, c) => Math.fround(block.samples[f * C + c] * block.uvPerCount[c])));
+}
+
+function expected(block: Int16SampleBlock, mode: 'median' | 'mean', groupOf: (c: number) => number): number[][] {
+  return expectedRows(microvoltRows(block), block.sampleRateHz, mode, groupOf);
 }
 
 function compare(out: Float32SampleBlock, want: number[][], toleranceUv: number, label: string): void {
@@ -77,8 +95,8 @@ for (const mode of ['median', 'mean'] as const) {
       const block = int16Block(32, 200, mode === 'median' ? 1 : 2);
       const [out] = run(commonReference({ mode, scope }, fourShanks), [block]);
       const groupOf = scope === 'shank' ? (c: number) => fourShanks.shank[c] : () => 0;
-      // The median is exact (same float32 operations); the mean differs only by summation order.
-      compare(out, expected(block, mode, groupOf), mode === 'median' ? 0 : 2e-3, `${mode}/${scope}`);
+      // Same float32 operations except the order of sums (the mean, and the mean of the baselines).
+      compare(out, expected(block, mode, groupOf), 2e-3, `${mode}/${scope}`);
       assert.is(out.format, 'float32');
       assert.is(out.frameCount, 200);
     });
@@ -88,9 +106,9 @@ for (const mode of ['median', 'mean'] as const) {
 test('per-shank median differs from the global one when shanks differ', () => {
   const r = new SeededRandom(3);
   const samples = new Float32Array(32 * 50);
-  // A common wave on every channel, plus 1000 µV more on shank 2 only.
+  // A common wave on every channel, plus a 1000 µV square wave on shank 2 only.
   for (let f = 0; f < 50; f++) for (let c = 0; c < 32; c++) {
-    samples[f * 32 + c] = 300 * Math.sin(f / 5) + 20 * r.normal() + (fourShanks.shank[c] === 2 ? 1000 : 0);
+    samples[f * 32 + c] = 300 * Math.sin(f / 5) + 20 * r.normal() + (fourShanks.shank[c] === 2 ? (f % 2 ? 1000 : -1000) : 0);
   }
   const block: Float32SampleBlock = {
     format: 'float32', streamId: 's', firstSampleIndex: 0, sampleRateHz: 30000, channelCount: 32, frameCount: 50, deviceTimestamp: null, hostReceiveTimeNs: 0, samples,
@@ -100,18 +118,18 @@ test('per-shank median differs from the global one when shanks differ', () => {
   let shankMean = 0;
   let globalMean = 0;
   for (let f = 0; f < 50; f++) for (let c = 0; c < 32; c++) if (fourShanks.shank[c] === 2) {
-    shankMean += shank.samples[f * 32 + c] / 400;
-    globalMean += global.samples[f * 32 + c] / 400;
+    shankMean += (f % 2 ? 1 : -1) * shank.samples[f * 32 + c] / 400;
+    globalMean += (f % 2 ? 1 : -1) * global.samples[f * 32 + c] / 400;
   }
-  assert.ok(globalMean > 900, `global: shank 2 keeps its offset, mean ${globalMean} µV`);
-  assert.ok(Math.abs(shankMean) < 20, `per shank: shank 2 offset removed, mean ${shankMean} µV`);
+  assert.ok(globalMean > 900, `global: shank 2 keeps its own common signal, ${globalMean} µV`);
+  assert.ok(Math.abs(shankMean) < 50, `per shank: shank 2's common signal removed, ${shankMean} µV left`);
 });
 
 for (const channels of [1, 2, 3, 5, 6, 7, 31, 33, 384]) {
   test(`${channels} channels (vector lanes and scalar tail): median and mean exact or within rounding`, () => {
     const layout = linearLayout(channels);
     const block = int16Block(channels, 40, 10 + channels);
-    compare(run(commonReference({ mode: 'median' }, layout), [block])[0], expected(block, 'median', () => 0), 0, 'median');
+    compare(run(commonReference({ mode: 'median' }, layout), [block])[0], expected(block, 'median', () => 0), 5e-3, 'median');
     compare(run(commonReference({ mode: 'mean' }, layout), [block])[0], expected(block, 'mean', () => 0), 5e-3, 'mean');
   });
 }
@@ -134,12 +152,36 @@ test('float32 input: the median is subtracted from µV samples as given', () => 
     deviceTimestamp: 7, hostReceiveTimeNs: 123, samples,
   };
   const [out] = run(commonReference({ mode: 'median' }), [block]);
-  for (let f = 0; f < 20; f++) {
-    const row = Array.from(samples.subarray(f * C, (f + 1) * C)).sort((a, b) => a - b);
-    for (let c = 0; c < C; c++) assert.is(out.samples[f * C + c], Math.fround(samples[f * C + c] - row[4]));
-  }
+  const rows = Array.from({ length: 20 }, (_, f) => Array.from(samples.subarray(f * C, (f + 1) * C)));
+  compare(out, expectedRows(rows, 30000, 'median', () => 0), 1e-4, 'float32 median');
   assert.is(out.deviceTimestamp, 7);
   assert.is(out.hostReceiveTimeNs, 123);
+});
+
+test('channel DC offsets do not decide the median: every channel keeps the same noise level', () => {
+  const r = new SeededRandom(12);
+  const C = 32;
+  const frames = 3000;
+  const samples = new Float32Array(C * frames);
+  // Offsets of ±400 µV (40× the noise) and a common 50 Hz hum.
+  for (let f = 0; f < frames; f++) for (let c = 0; c < C; c++) samples[f * C + c] = 400 * Math.sin(c * 1.7) + 150 * Math.sin((2 * Math.PI * 50 * f) / 30000) + 10 * r.normal();
+  const block: Float32SampleBlock = {
+    format: 'float32', streamId: 'o', firstSampleIndex: 0, sampleRateHz: 30000, channelCount: C, frameCount: frames, deviceTimestamp: null, hostReceiveTimeNs: 0, samples,
+  };
+  const [out] = run(commonReference({ mode: 'median' }), [block]);
+  const sd = Array.from({ length: C }, (_, c) => {
+    let sum = 0;
+    let sumSq = 0;
+    for (let f = 300; f < frames; f++) {
+      const v = out.samples[f * C + c];
+      sum += v;
+      sumSq += v * v;
+    }
+    const n = frames - 300;
+    return Math.sqrt(sumSq / n - (sum / n) ** 2);
+  });
+  // The hum is gone and no channel became the reference: all near 10 µV (plus the median's own noise).
+  assert.ok(Math.min(...sd) > 9.3 && Math.max(...sd) < 11.5, `σ per channel ${Math.min(...sd).toFixed(2)} … ${Math.max(...sd).toFixed(2)} µV`);
 });
 
 test('the output is the same whatever the block size, and blocks larger than planned are taken', () => {
@@ -159,15 +201,15 @@ test('the output is the same whatever the block size, and blocks larger than pla
 
 test('a spike on one channel barely moves the median but shifts the mean', () => {
   const C = 16;
-  const samples = new Float32Array(C);
-  samples[3] = -800;
+  const samples = new Float32Array(2 * C); // frame 0 at rest, frame 1 with a −800 µV spike on channel 3
+  samples[C + 3] = -800;
   const block: Float32SampleBlock = {
-    format: 'float32', streamId: 's', firstSampleIndex: 0, sampleRateHz: 30000, channelCount: C, frameCount: 1, deviceTimestamp: null, hostReceiveTimeNs: 0, samples,
+    format: 'float32', streamId: 's', firstSampleIndex: 0, sampleRateHz: 30000, channelCount: C, frameCount: 2, deviceTimestamp: null, hostReceiveTimeNs: 0, samples,
   };
   const [median] = run(commonReference({ mode: 'median' }), [block]);
   const [mean] = run(commonReference({ mode: 'mean' }), [block]);
-  assert.is(median.samples[0], 0);
-  assert.is(mean.samples[0], 50);
+  assert.is(median.samples[C], 0);
+  assert.is(mean.samples[C], 50);
 });
 
 test('refuses shank scope without a layout, naming the field', () => {
@@ -206,8 +248,11 @@ test('two subscriptions keep separate buffers', () => {
   a.next(blockA);
   b.next(blockB);
   a.next({ ...blockA, firstSampleIndex: 1 });
-  assert.is(seenA[0], seenA[1]);
-  assert.is(seenB[0], expected(blockB, 'median', () => 0)[0][0]);
+  // Each subscription's baseline started at its own first frame.
+  const close = (a: number, b: number): boolean => Math.abs(a - b) < 1e-3;
+  assert.ok(close(seenA[0], expected(blockA, 'median', () => 0)[0][0]));
+  assert.ok(close(seenB[0], expected(blockB, 'median', () => 0)[0][0]));
+  assert.ok(close(seenA[1], expectedRows([...microvoltRows(blockA), ...microvoltRows(blockA)], 30000, 'median', () => 0)[1][0]));
 });
 
 export type { ChannelLayout };
