@@ -25,9 +25,10 @@ export function referenceBaselineAlpha(sampleRateHz: number): number {
 interface ReferenceKernel {
   int16ToMicrovolts(src: number, dst: number, frames: number, channels: number, scale: number): void;
   initBaseline(data: number, channels: number, baseline: number): void;
+  medianScratchFloats(channels: number): number;
   subtractMedian(
     data: number, frames: number, channels: number, groups: number, offsets: number, members: number,
-    groupOf: number, global: number, baseline: number, alpha: number, dev: number, scratch: number, refs: number,
+    groupOf: number, global: number, baseline: number, alpha: number, dev: number, scratch: number, band: number, refs: number,
   ): void;
   subtractMean(
     data: number, frames: number, channels: number, groups: number, offsets: number, members: number,
@@ -100,6 +101,7 @@ class ReferenceState {
   private groupOfPtr = 0;
   private baselinePtr = 0;
   private devPtr = 0;
+  private bandPtr = 0;
   private baselineReady = false;
   private alpha = 0;
   private generation = -1;
@@ -157,7 +159,7 @@ class ReferenceState {
       }
       kernel.subtractMedian(
         this.dataPtr, frames, channels, this.groups, this.offsetsPtr, this.membersPtr, this.groupOfPtr, this.global,
-        this.baselinePtr, this.alpha, this.devPtr, this.scratchPtr, this.refsPtr,
+        this.baselinePtr, this.alpha, this.devPtr, this.scratchPtr, this.bandPtr, this.refsPtr,
       );
     } else if (this.modeCode === 2) {
       kernel.subtractMean(this.dataPtr, frames, channels, this.groups, this.offsetsPtr, this.membersPtr, this.groupOfPtr, this.global, this.refsPtr);
@@ -216,8 +218,9 @@ class ReferenceState {
     // Set-up buffers first: a larger block later allocates new data buffers above them, and the
     // baseline (state) stays where it is.
     this.scalePtr = arena.alloc(channels * 4);
-    this.scratchPtr = arena.alloc(channels * 4);
-    this.devPtr = arena.alloc(channels * 4);
+    this.scratchPtr = arena.alloc(arena.exports.medianScratchFloats(channels) * 4);
+    this.devPtr = arena.alloc(channels * 8);
+    this.bandPtr = arena.alloc(this.groups * 8); // zeroed: fresh memory
     this.baselinePtr = arena.alloc(channels * 4);
     this.refsPtr = arena.alloc(this.groups * 4);
     this.offsetsPtr = arena.alloc(offsets.length * 4);

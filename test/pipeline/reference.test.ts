@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import { commonReference } from '../../src/pipeline/reference.js';
 import { readProbeFile } from '../../src/probe/probeinterface.js';
-import { layoutFromProbe, linearLayout, type ChannelLayout } from '../../src/probe/channel-layout.js';
+import { buildLayout, layoutFromProbe, linearLayout, type ChannelLayout } from '../../src/probe/channel-layout.js';
 import { isOptoloopError } from '../../src/core/errors.js';
 import { cloneBlock, type Float32SampleBlock, type Int16SampleBlock, type SampleBlock } from '../../src/core/sample-block.js';
 import { SeededRandom } from '../../src/core/random.js';
@@ -133,6 +133,38 @@ for (const channels of [1, 2, 3, 5, 6, 7, 31, 33, 384]) {
     compare(run(commonReference({ mode: 'mean' }, layout), [block])[0], expected(block, 'mean', () => 0), 5e-3, 'mean');
   });
 }
+
+test('the median is exact on fresh data of every shape (ties, plateaus, outliers, jumps), globally and per group', () => {
+  const r = new SeededRandom(77);
+  for (const C of [1, 2, 3, 4, 5, 8, 16, 17, 31, 32, 33, 64, 383, 384, 385]) {
+    const frames = 200;
+    const samples = new Float32Array(C * frames);
+    let common = 0;
+    for (let f = 0; f < frames; f++) {
+      const shape = r.int(6);
+      if (r.next() < 0.1) common += 500 * r.normal(); // the common signal jumps now and then
+      const sigma = [0, 3, 8, 40][r.int(4)];
+      for (let c = 0; c < C; c++) {
+        let v = common + sigma * r.normal();
+        if (shape === 1) v = common + (c % 2) * 10; // two values
+        if (shape === 2 && r.next() < 0.2) v -= 1000; // a fifth of the channels far below
+        if (shape === 3) v = common; // a plateau: every channel equal
+        if (shape === 4 && c < C / 2) v += 300; // bimodal
+        // Quantised to 0.5 µV: a wrong pick would be off by at least that much.
+        samples[f * C + c] = Math.round(v * 2) / 2;
+      }
+    }
+    const block: Float32SampleBlock = {
+      format: 'float32', streamId: 'm', firstSampleIndex: 0, sampleRateHz: 30000, channelCount: C, frameCount: frames, deviceTimestamp: null, hostReceiveTimeNs: 0, samples,
+    };
+    const rows = Array.from({ length: frames }, (_, f) => Array.from(samples.subarray(f * C, (f + 1) * C)));
+    const [global] = run(commonReference({ mode: 'median' }), [block]);
+    compare(global, expectedRows(rows, 30000, 'median', () => 0), 0.05, `${C} channels, global`);
+    const layout = buildLayout('groups', Array.from({ length: C }, (_, c) => ({ id: String(c), xUm: 0, yUm: c, shankId: String(c % 3) })));
+    const [perGroup] = run(commonReference({ mode: 'median', scope: 'shank' }, layout), [block]);
+    compare(perGroup, expectedRows(rows, 30000, 'median', (c) => c % 3), 0.05, `${C} channels, 3 groups`);
+  }
+});
 
 test('mode none converts int16 to µV exactly and leaves float32 as is', () => {
   const block = int16Block(7, 30, 4);
