@@ -28,10 +28,42 @@ function section1(src: usize, dst: usize, frames: i32, channels: i32, coef: usiz
   const a2 = f32x4.splat(a2s);
   const guard = f32x4.splat(DENORMAL_GUARD);
   const frameBytes = <usize>channels << 2;
+  const strideBytes = <usize>stride << 2;
   const vectorChannels = channels & ~3;
-  for (let c = 0; c < vectorChannels; c += 4) {
+  const pairedChannels = channels & ~7;
+  let c = 0;
+  // Two groups at once: their recursions are independent, so one group's multiply-add latency
+  // hides behind the other's.
+  for (; c < pairedChannels; c += 8) {
+    const sp = state + (<usize>c << 2);
+    let s1 = v128.load(sp);
+    let s2 = v128.load(sp + strideBytes);
+    let u1 = v128.load(sp, 16);
+    let u2 = v128.load(sp + strideBytes, 16);
+    let p = src + (<usize>c << 2);
+    let q = dst + (<usize>c << 2);
+    for (let f = 0; f < frames; f++) {
+      const bx = f32x4.mul(b0, f32x4.add(v128.load(p), guard));
+      const cx = f32x4.mul(b0, f32x4.add(v128.load(p, 16), guard));
+      const y = f32x4.add(bx, s1);
+      const z = f32x4.add(cx, u1);
+      s1 = f32x4.sub(s2, f32x4.mul(a1, y));
+      u1 = f32x4.sub(u2, f32x4.mul(a1, z));
+      s2 = f32x4.neg(f32x4.add(bx, f32x4.mul(a2, y)));
+      u2 = f32x4.neg(f32x4.add(cx, f32x4.mul(a2, z)));
+      v128.store(q, y);
+      v128.store(q, z, 16);
+      p += frameBytes;
+      q += frameBytes;
+    }
+    v128.store(sp, s1);
+    v128.store(sp + strideBytes, s2);
+    v128.store(sp, u1, 16);
+    v128.store(sp + strideBytes, u2, 16);
+  }
+  for (; c < vectorChannels; c += 4) {
     const sp1 = state + (<usize>c << 2);
-    const sp2 = sp1 + (<usize>stride << 2);
+    const sp2 = sp1 + strideBytes;
     let s1 = v128.load(sp1);
     let s2 = v128.load(sp2);
     let p = src + (<usize>c << 2);
@@ -48,9 +80,9 @@ function section1(src: usize, dst: usize, frames: i32, channels: i32, coef: usiz
     v128.store(sp1, s1);
     v128.store(sp2, s2);
   }
-  for (let c = vectorChannels; c < channels; c++) {
+  for (c = vectorChannels; c < channels; c++) {
     const sp1 = state + (<usize>c << 2);
-    const sp2 = sp1 + (<usize>stride << 2);
+    const sp2 = sp1 + strideBytes;
     let s1 = load<f32>(sp1);
     let s2 = load<f32>(sp2);
     let p = src + (<usize>c << 2);
@@ -89,7 +121,52 @@ function section2(src: usize, dst: usize, frames: i32, channels: i32, coef: usiz
   const frameBytes = <usize>channels << 2;
   const strideBytes = <usize>stride << 2;
   const vectorChannels = channels & ~3;
-  for (let c = 0; c < vectorChannels; c += 4) {
+  const pairedChannels = channels & ~7;
+  let c = 0;
+  for (; c < pairedChannels; c += 8) {
+    const sp = state + (<usize>c << 2);
+    let s1 = v128.load(sp);
+    let s2 = v128.load(sp + strideBytes);
+    let t1 = v128.load(sp + 2 * strideBytes);
+    let t2 = v128.load(sp + 3 * strideBytes);
+    let u1 = v128.load(sp, 16);
+    let u2 = v128.load(sp + strideBytes, 16);
+    let w1 = v128.load(sp + 2 * strideBytes, 16);
+    let w2 = v128.load(sp + 3 * strideBytes, 16);
+    let p = src + (<usize>c << 2);
+    let q = dst + (<usize>c << 2);
+    for (let f = 0; f < frames; f++) {
+      const bx = f32x4.mul(b0, f32x4.add(v128.load(p), guard));
+      const bx2 = f32x4.mul(b0, f32x4.add(v128.load(p, 16), guard));
+      const y = f32x4.add(bx, s1);
+      const y2 = f32x4.add(bx2, u1);
+      s1 = f32x4.sub(s2, f32x4.mul(a1, y));
+      u1 = f32x4.sub(u2, f32x4.mul(a1, y2));
+      s2 = f32x4.neg(f32x4.add(bx, f32x4.mul(a2, y)));
+      u2 = f32x4.neg(f32x4.add(bx2, f32x4.mul(a2, y2)));
+      const cx = f32x4.mul(c0, f32x4.add(y, guard));
+      const cx2 = f32x4.mul(c0, f32x4.add(y2, guard));
+      const z = f32x4.add(cx, t1);
+      const z2 = f32x4.add(cx2, w1);
+      t1 = f32x4.sub(t2, f32x4.mul(c1, z));
+      w1 = f32x4.sub(w2, f32x4.mul(c1, z2));
+      t2 = f32x4.neg(f32x4.add(cx, f32x4.mul(c2, z)));
+      w2 = f32x4.neg(f32x4.add(cx2, f32x4.mul(c2, z2)));
+      v128.store(q, z);
+      v128.store(q, z2, 16);
+      p += frameBytes;
+      q += frameBytes;
+    }
+    v128.store(sp, s1);
+    v128.store(sp + strideBytes, s2);
+    v128.store(sp + 2 * strideBytes, t1);
+    v128.store(sp + 3 * strideBytes, t2);
+    v128.store(sp, u1, 16);
+    v128.store(sp + strideBytes, u2, 16);
+    v128.store(sp + 2 * strideBytes, w1, 16);
+    v128.store(sp + 3 * strideBytes, w2, 16);
+  }
+  for (; c < vectorChannels; c += 4) {
     const sp = state + (<usize>c << 2);
     let s1 = v128.load(sp);
     let s2 = v128.load(sp + strideBytes);
@@ -115,7 +192,7 @@ function section2(src: usize, dst: usize, frames: i32, channels: i32, coef: usiz
     v128.store(sp + 2 * strideBytes, t1);
     v128.store(sp + 3 * strideBytes, t2);
   }
-  for (let c = vectorChannels; c < channels; c++) {
+  for (c = vectorChannels; c < channels; c++) {
     const sp = state + (<usize>c << 2);
     let s1 = load<f32>(sp);
     let s2 = load<f32>(sp + strideBytes);
