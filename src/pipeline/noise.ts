@@ -17,6 +17,9 @@ const BIN_SHIFT = 19; // 23 mantissa bits − 4
 const LOWEST_BIN_BITS = 0x3e000000 >> BIN_SHIFT; // 0.125 µV
 const MAX_WINDOW_SAMPLES = 65535; // Uint16 counts
 
+/** Bin of every value of (float bits & 0x7fffffff) >> BIN_SHIFT, clamped: one table read instead of two comparisons per sample. */
+const BIN_OF = Uint8Array.from({ length: 0x80000000 >>> BIN_SHIFT }, (_, i) => Math.max(0, Math.min(BINS - 1, i - LOWEST_BIN_BITS)));
+
 const bitsScratch = new Float32Array(1);
 const bitsScratchInt = new Int32Array(bitsScratch.buffer);
 /** The lower edge (µV) of histogram bin b. */
@@ -159,16 +162,12 @@ class NoiseState {
     const C = this.channels;
     const bits = this.bits;
     const histogram = this.histogram;
+    const binOf = BIN_OF;
     // First frame ≥ from whose absolute index is a multiple of D.
     let f = from + ((D - ((first + from) % D)) % D);
     for (; f < until; f += D) {
       const row = f * C;
-      for (let c = 0, h = 0; c < C; c++, h += BINS) {
-        let b = ((bits[row + c] & 0x7fffffff) >> BIN_SHIFT) - LOWEST_BIN_BITS;
-        if (b < 0) b = 0;
-        else if (b >= BINS) b = BINS - 1;
-        histogram[h + b]++;
-      }
+      for (let c = 0, h = 0; c < C; c++, h += BINS) histogram[h + binOf[(bits[row + c] & 0x7fffffff) >>> BIN_SHIFT]]++;
       this.counted++;
     }
   }

@@ -22,8 +22,8 @@ import { estimateNoise } from '../../src/pipeline/noise.js';
 import { detectSpikes } from '../../src/pipeline/detect.js';
 import { extractSnippets } from '../../src/pipeline/snippets.js';
 import type { NoiseBlock, SpikeResult } from '../../src/pipeline/results.js';
-import { cloneBlock, type Float32SampleBlock, type MutableInt16Block, type SampleBlock } from '../../src/core/sample-block.js';
-import { cloneSpikeBatch, type DetectionResult, type SpikeBatch } from '../../src/core/spikes.js';
+import { cloneBlock, type Float32SampleBlock, type MutableFloat32Block, type MutableInt16Block, type SampleBlock } from '../../src/core/sample-block.js';
+import { cloneSpikeBatch, type DetectionResult } from '../../src/core/spikes.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { readProbeFile } from '../../src/probe/probeinterface.js';
 import { buildLayout, layoutFromProbe, type ChannelLayout } from '../../src/probe/channel-layout.js';
@@ -136,15 +136,18 @@ function makeInput(layout: ChannelLayout): MutableInt16Block[] {
   }));
 }
 
-/** Times `op` on `inputs` replayed in a loop (`restamp` sets each input's sample index); returns µs per block. */
-function timeOperator<I, O>(op: OperatorFunction<I, O>, inputs: readonly I[], restamp: (input: I, blockNumber: number) => void, sink: (o: O) => void): Float64Array {
+/**
+ * Times `op` block by block: before each block (outside the timing), `prepare(k)` returns the k-th
+ * input, e.g. a reused block refilled from a recording, as an upstream stage would hand it over.
+ * Returns µs per block.
+ */
+function timeOperator<I, O>(op: OperatorFunction<I, O>, prepare: (blockNumber: number) => I, sink: (o: O) => void): Float64Array {
   const subject = new Subject<I>();
   let failure: unknown = null;
   subject.pipe(op).subscribe({ next: sink, error: (e) => (failure = e) });
   const times = new Float64Array(MEASURE_BLOCKS);
   for (let k = 0; k < WARM_BLOCKS + MEASURE_BLOCKS; k++) {
-    const input = inputs[k % inputs.length];
-    restamp(input, k);
+    const input = prepare(k);
     const t0 = performance.now();
     subject.next(input);
     const t1 = performance.now();
@@ -162,7 +165,15 @@ function restampBlock(block: { firstSampleIndex: number; hostReceiveTimeNs: numb
 function runChain(config: ChildConfig, layout: ChannelLayout, input: MutableInt16Block[]): ChildResult {
   let spikes = 0;
   const op = buildPipeline({ ...OPTIONS, snippets: { mode: config.path === 'peak-only' ? 'peak-only' : 'snippets' } }, layout);
-  const times = timeOperator<SampleBlock, SpikeResult>(op, input, (b, k) => restampBlock(b as MutableInt16Block, k), (r) => (spikes += r.spikes.count));
+  const times = timeOperator<SampleBlock, SpikeResult>(
+    op,
+    (k) => {
+      const b = input[k % input.length];
+      restampBlock(b, k);
+      return b;
+    },
+    (r) => (spikes += r.spikes.count),
+  );
   return {
     channels: config.channels,
     path: config.path,
@@ -212,20 +223,71 @@ function runStages(config: ChildConfig, layout: ChannelLayout, input: MutableInt
     chain.next(b);
   }
   const loopFrames = LOOP_BLOCKS * FRAMES;
-  const restampDetection = (originals: readonly SpikeBatch[]) => (d: DetectionResult, n: number): void => {
-    // Shift the recorded block and its spikes by whole loops, so that sample indices keep increasing.
-    const loops = Math.floor(n / LOOP_BLOCKS);
-    restampBlock(d.block as Float32SampleBlock & { firstSampleIndex: number; hostReceiveTimeNs: number }, n);
-    const original = originals[n % LOOP_BLOCKS];
-    for (let i = 0; i < d.spikes.count; i++) d.spikes.peakSampleIndex[i] = original.peakSampleIndex[i] - record * FRAMES + loops * loopFrames;
+  // One reused block per stage input, refilled from the recording before each timed block.
+  const C = config.channels;
+  const reused = (): MutableFloat32Block => ({ ...cloneBlock(referenced[0]), samples: new Float32Array(FRAMES * C) });
+  const refill = (target: MutableFloat32Block, recorded: readonly Float32SampleBlock[], k: number): MutableFloat32Block => {
+    target.samples.set(recorded[k % LOOP_BLOCKS].samples);
+    restampBlock(target, k);
+    return target;
   };
-  const originals = detected.map((d) => cloneSpikeBatch(d.spikes));
+  const referenceInput = reused();
+  const bandpassInput = reused();
+  const noiseInput = { ...noisy[0], block: reused(), noiseUv: new Float32Array(C), segmentStartFrame: new Int32Array(noisy[0].segmentStartFrame.length + 4), segmentNoiseUv: new Float32Array(noisy[0].segmentNoiseUv.length + 4 * C) };
+  const detectedCapacity = Math.max(...detected.map((d) => d.spikes.count), 1);
+  const snippetInput: DetectionResult = {
+    block: reused(),
+    noiseUv: new Float32Array(C),
+    spikes: { ...detected[0].spikes, count: 0, peakSampleIndex: new Float64Array(detectedCapacity), peakChannel: new Int32Array(detectedCapacity), amplitudeUv: new Float32Array(detectedCapacity), unitId: new Int32Array(detectedCapacity) },
+  };
   const stages = [
-    { name: 'reference (median, global)', stats: stats(timeOperator(commonReference({}, layout), input, (b, n) => restampBlock(b, n), () => {})) },
-    { name: 'band-pass (3 sections)', stats: stats(timeOperator(bandpass({}), referenced, (b, n) => restampBlock(b as never, n), () => {})) },
-    { name: 'noise (histogram)', stats: stats(timeOperator(estimateNoise({}), filtered, (b, n) => restampBlock(b as never, n), () => {})) },
-    { name: 'detect', stats: stats(timeOperator(detectSpikes(OPTIONS.detect, layout), noisy, (nb, n) => restampBlock(nb.block as never, n), () => {})) },
-    { name: 'snippets (30 + 1 + 60 samples)', stats: stats(timeOperator(extractSnippets({}, layout), detected, restampDetection(originals), () => {})) },
+    {
+      name: 'reference (median, global)',
+      stats: stats(timeOperator(commonReference({}, layout), (k) => { const b = input[k % LOOP_BLOCKS]; restampBlock(b, k); return b as SampleBlock; }, () => {})),
+    },
+    { name: 'band-pass (3 sections)', stats: stats(timeOperator(bandpass({}), (k) => refill(referenceInput, referenced, k) as Float32SampleBlock, () => {})) },
+    { name: 'noise (histogram)', stats: stats(timeOperator(estimateNoise({}), (k) => refill(bandpassInput, filtered, k) as Float32SampleBlock, () => {})) },
+    {
+      name: 'detect',
+      stats: stats(
+        timeOperator(
+          detectSpikes(OPTIONS.detect, layout),
+          (k) => {
+            const recorded = noisy[k % LOOP_BLOCKS];
+            refill(noiseInput.block as MutableFloat32Block, filtered, k);
+            noiseInput.noiseUv.set(recorded.noiseUv);
+            noiseInput.segmentCount = recorded.segmentCount;
+            noiseInput.segmentStartFrame.set(recorded.segmentStartFrame);
+            noiseInput.segmentNoiseUv.set(recorded.segmentNoiseUv);
+            return noiseInput as NoiseBlock;
+          },
+          () => {},
+        ),
+      ),
+    },
+    {
+      name: 'snippets (30 + 1 + 60 samples)',
+      stats: stats(
+        timeOperator(
+          extractSnippets({}, layout),
+          (k) => {
+            // The recorded detections, shifted by whole loops so that sample indices keep increasing.
+            const recorded = detected[k % LOOP_BLOCKS];
+            refill(snippetInput.block as MutableFloat32Block, filtered, k);
+            const spikes = snippetInput.spikes;
+            spikes.count = recorded.spikes.count;
+            const shift = Math.floor(k / LOOP_BLOCKS) * loopFrames - record * FRAMES;
+            for (let i = 0; i < spikes.count; i++) {
+              spikes.peakSampleIndex[i] = recorded.spikes.peakSampleIndex[i] + shift;
+              spikes.peakChannel[i] = recorded.spikes.peakChannel[i];
+              spikes.amplitudeUv[i] = recorded.spikes.amplitudeUv[i];
+            }
+            return snippetInput;
+          },
+          () => {},
+        ),
+      ),
+    },
   ];
   return { channels: config.channels, path: 'stages', stages, peakRssMb: process.resourceUsage().maxRSS / 1024, inputMb: 0 };
 }
