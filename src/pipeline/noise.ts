@@ -94,6 +94,8 @@ class NoiseState {
   private alpha = 1;
   private minSamples = 0;
   private histogram = new Uint16Array(0);
+  private below = new Float64Array(0);
+  private windowMedianUv = new Float64Array(0);
   /** Samples counted in the current window (per channel: every channel counts the same frames). */
   private counted = 0;
   /** Index of the window being filled, −1 when none. */
@@ -167,7 +169,8 @@ class NoiseState {
     let f = from + ((D - ((first + from) % D)) % D);
     for (; f < until; f += D) {
       const row = f * C;
-      for (let c = 0, h = 0; c < C; c++, h += BINS) histogram[h + binOf[(bits[row + c] & 0x7fffffff) >>> BIN_SHIFT]]++;
+      // Bin-major counts (bin × C + channel): the few bins in use sit side by side for all channels.
+      for (let c = 0; c < C; c++) histogram[binOf[(bits[row + c] & 0x7fffffff) >>> BIN_SHIFT] * C + c]++;
       this.counted++;
     }
   }
@@ -178,16 +181,29 @@ class NoiseState {
     if (this.counted >= this.minSamples) {
       const half = this.counted / 2;
       const histogram = this.histogram;
-      for (let c = 0; c < C; c++) {
-        const h = c * BINS;
-        let below = 0;
-        let b = 0;
-        while (b < BINS - 1 && below + histogram[h + b] < half) below += histogram[h + b++];
+      const below = this.below;
+      const medianUv = this.windowMedianUv;
+      below.fill(0);
+      medianUv.fill(Number.NaN);
+      // Walk the bins upwards for all channels at once (the counts are bin-major), until every
+      // channel's cumulative count reaches half its samples; interpolate within that bin.
+      let pending = C;
+      for (let b = 0; b < BINS && pending > 0; b++) {
         const lower = binLowerUv(b);
         const upper = b === BINS - 1 ? lower * 1.0442737824274138 : binLowerUv(b + 1);
-        const inBin = histogram[h + b];
-        const medianUv = inBin > 0 ? lower + ((upper - lower) * (half - below)) / inBin : lower;
-        const windowSigma = medianUv / MAD_PER_SIGMA;
+        for (let c = 0, h = b * C; c < C; c++, h++) {
+          if (!Number.isNaN(medianUv[c])) continue;
+          const inBin = histogram[h];
+          if (below[c] + inBin >= half || b === BINS - 1) {
+            medianUv[c] = inBin > 0 ? lower + ((upper - lower) * (half - below[c])) / inBin : lower;
+            pending--;
+          } else {
+            below[c] += inBin;
+          }
+        }
+      }
+      for (let c = 0; c < C; c++) {
+        const windowSigma = medianUv[c] / MAD_PER_SIGMA;
         const previous = this.sigmaUv[c];
         this.sigmaUv[c] = Number.isNaN(previous) ? windowSigma : previous + this.alpha * (windowSigma - previous);
       }
@@ -224,6 +240,8 @@ class NoiseState {
     const windowS = this.windowFrames / sampleRateHz;
     this.alpha = timeConstantS > 0 ? 1 - Math.exp(-windowS / timeConstantS) : 1;
     this.histogram = new Uint16Array(channels * BINS);
+    this.below = new Float64Array(channels);
+    this.windowMedianUv = new Float64Array(channels);
     this.sigmaUv = new Float32Array(channels).fill(Number.NaN);
     this.out.noiseUv = new Float32Array(channels);
   }
