@@ -220,17 +220,32 @@ function section2(src: usize, dst: usize, frames: i32, channels: i32, coef: usiz
   }
 }
 
+/**
+ * Frames per tile. A block is filtered a few frames at a time (every section, every channel group,
+ * then the next tile; the state goes through memory in between, so the arithmetic is unchanged).
+ * Without tiles, a group's pass down a block touches one cache line per frame, all in the same L1
+ * set when a frame is a multiple of 4 KiB (1024, 2048, 3072 … channels), and those lines evict
+ * each other.
+ */
+const TILE_FRAMES: i32 = 4; // measured: 384 ch 10.8 → 8.4 µs, 3072 ch 240 → 61 µs per 30-frame block
+
 /** Filters `frames` frames from `src` into `dst` (which may be the same buffer) through `sections` sections. */
 export function filter(src: usize, dst: usize, frames: i32, channels: i32, sections: i32, coef: usize, state: usize): void {
   const stride = (channels + 3) & ~3;
   const sectionStateBytes = <usize>stride << 3;
-  let from = src;
-  let s = 0;
-  for (; s + 1 < sections; s += 2) {
-    section2(from, dst, frames, channels, coef + <usize>s * 12, state + <usize>s * sectionStateBytes, stride);
-    from = dst;
+  const frameBytes = <usize>channels << 2;
+  for (let f0 = 0; f0 < frames; f0 += TILE_FRAMES) {
+    const n = min(TILE_FRAMES, frames - f0);
+    const tileSrc = src + <usize>f0 * frameBytes;
+    const tileDst = dst + <usize>f0 * frameBytes;
+    let from = tileSrc;
+    let s = 0;
+    for (; s + 1 < sections; s += 2) {
+      section2(from, tileDst, n, channels, coef + <usize>s * 12, state + <usize>s * sectionStateBytes, stride);
+      from = tileDst;
+    }
+    if (s < sections) section1(from, tileDst, n, channels, coef + <usize>s * 12, state + <usize>s * sectionStateBytes, stride);
   }
-  if (s < sections) section1(from, dst, frames, channels, coef + <usize>s * 12, state + <usize>s * sectionStateBytes, stride);
 }
 
 /**
