@@ -136,7 +136,7 @@ function vectorSelect(src: usize, n: i32, k: i32, bufA: usize, bufB: usize): f32
   let from = src;
   let len = n;
   let into = bufA;
-  while (len > 16) {
+  while (len > 8) { // then the scalar selection: a few values, a few mispredicted branches
     let x = at(from, 0);
     let y = at(from, len >> 1);
     let z = at(from, len - 1);
@@ -218,7 +218,7 @@ function belowUpper(values: usize, n: i32, k: i32, upper: f32): f32 {
 // packs the few inside it (branch-free) into a buffer; the median is then selected among those
 // alone. When it falls outside the band, the selection runs over all values instead. Either way
 // the result is the exact median; only the time differs. The half-width adapts so that the band
-// holds about an eighth of the values.
+// holds about a sixteenth of the values.
 const BAND_STATE_FLOATS = 2; // per group: skew, halfWidth
 
 /** Median of values[0 … n−1] (untouched), whose mean is `mean`. Each buffer: partitionSlots(n) floats. */
@@ -266,8 +266,8 @@ function bandMedian(values: usize, n: i32, mean: f32, bandBuffer: usize, bufA: u
     if ((n & 1) == 0) lowerMiddle = belowUpper(values, n, k, upper);
   }
   const result = n & 1 ? upper : (lowerMiddle + upper) * 0.5;
-  // Aim for about n / 8 values in the band; widen it after a miss (or on the first frame).
-  const target = <f32>n * 0.125;
+  // Aim for about n / 16 values in the band; widen it after a miss (or on the first frame).
+  const target = <f32>n * 0.0625;
   let nextHalfWidth = halfWidth;
   if (!found) nextHalfWidth = halfWidth > 0 ? halfWidth * 2 : 1;
   else if (<f32>inBandCount > 2 * target) nextHalfWidth = halfWidth * 0.75;
