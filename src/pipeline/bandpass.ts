@@ -1,9 +1,10 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { OptoloopError } from '../core/errors.js';
 import type { Float32SampleBlock, MutableFloat32Block } from '../core/sample-block.js';
 import { WasmArena } from '../wasm/kernel.js';
 import { designButterworthBandpass } from './butterworth.js';
 import { bandpassOptionsSchema, validateOptions, type BandpassOptions } from './options.js';
+import { stageOperator } from './stage-operator.js';
 import { StreamCheck, plannedFrames } from './stream-check.js';
 import { copyPrefix } from './typed-copy.js';
 
@@ -26,26 +27,7 @@ interface SosKernel {
  */
 export function bandpass(options?: Partial<BandpassOptions>): OperatorFunction<Float32SampleBlock, Float32SampleBlock> {
   const opts = validateOptions(bandpassOptionsSchema, options, STAGE);
-  return (source) =>
-    new Observable<Float32SampleBlock>((subscriber) => {
-      const state = new BandpassState(opts);
-      return source.subscribe({
-        next(block) {
-          if (state.failed) return;
-          let out: Float32SampleBlock;
-          try {
-            out = state.process(block);
-          } catch (error) {
-            state.failed = true;
-            subscriber.error(error);
-            return;
-          }
-          subscriber.next(out);
-        },
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-    });
+  return stageOperator(() => new BandpassState(opts));
 }
 
 /** The float32 coefficients [b0, a1, a2] per section, after checking the corners against Nyquist. */
@@ -67,7 +49,6 @@ export function bandpassCoefficients(opts: BandpassOptions, sampleRateHz: number
 }
 
 class BandpassState {
-  failed = false;
   private readonly check = new StreamCheck(STAGE);
   private arena: WasmArena<SosKernel> | null = null;
   private sections = 0;

@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { OptoloopError } from '../core/errors.js';
 import { allocateSpikeBatch, type DetectionResult, type SpikeBatch } from '../core/spikes.js';
 import type { ChannelLayout } from '../probe/channel-layout.js';
@@ -6,6 +6,7 @@ import { neighbourhoodsByRadius } from '../probe/neighbourhoods.js';
 import { WasmArena } from '../wasm/kernel.js';
 import { detectOptionsSchema, validateOptions, type DetectOptions } from './options.js';
 import type { NoiseBlock } from './results.js';
+import { stageOperator } from './stage-operator.js';
 import { StreamCheck, plannedFrames } from './stream-check.js';
 import { copyPrefix } from './typed-copy.js';
 
@@ -47,26 +48,7 @@ export function detectSpikes(options: Partial<DetectOptions> | undefined, layout
     throw new OptoloopError('E_OPTIONS_INVALID', `${STAGE}: expected a channel layout (the probe geometry sets each channel's neighbourhood)`, { stage: STAGE });
   }
   const hoods = neighbourhoodsByRadius(layout, opts.radiusUm);
-  return (source) =>
-    new Observable<DetectionResult>((subscriber) => {
-      const state = new DetectState(opts, layout, hoods.offsets, hoods.indices);
-      return source.subscribe({
-        next(input) {
-          if (state.failed) return;
-          let out: DetectionResult;
-          try {
-            out = state.process(input);
-          } catch (error) {
-            state.failed = true;
-            subscriber.error(error);
-            return;
-          }
-          subscriber.next(out);
-        },
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-    });
+  return stageOperator(() => new DetectState(opts, layout, hoods.offsets, hoods.indices));
 }
 
 interface MutableDetectionResult {
@@ -76,7 +58,6 @@ interface MutableDetectionResult {
 }
 
 class DetectState {
-  failed = false;
   private readonly check = new StreamCheck(STAGE);
   private arena: WasmArena<DetectKernel> | null = null;
   private channels = 0;
@@ -86,6 +67,8 @@ class DetectState {
   private thresholdView: Float32Array = new Float32Array(0);
   private thresholdsPtr = 0;
   private batch: SpikeBatch | null = null;
+  private streamId = '';
+  private sampleRateHz = 0;
   private readonly out: MutableDetectionResult = {
     block: null as unknown as DetectionResult['block'],
     noiseUv: new Float32Array(0),
@@ -162,9 +145,6 @@ class DetectState {
     this.streamId = streamId;
     this.sampleRateHz = sampleRateHz;
   }
-
-  private streamId = '';
-  private sampleRateHz = 0;
 
   /**
    * Buffers for blocks of up to `frames` frames: the frame buffer holds two such blocks plus the

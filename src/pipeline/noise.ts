@@ -1,8 +1,9 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { OptoloopError } from '../core/errors.js';
 import type { Float32SampleBlock } from '../core/sample-block.js';
 import { noiseOptionsSchema, validateOptions, type NoiseOptions } from './options.js';
 import type { NoiseBlock } from './results.js';
+import { stageOperator } from './stage-operator.js';
 import { StreamCheck } from './stream-check.js';
 
 const STAGE = 'pipeline.noise';
@@ -56,26 +57,7 @@ function binLowerUv(b: number): number {
  */
 export function estimateNoise(options?: Partial<NoiseOptions>): OperatorFunction<Float32SampleBlock, NoiseBlock> {
   const opts = validateOptions(noiseOptionsSchema, options, STAGE);
-  return (source) =>
-    new Observable<NoiseBlock>((subscriber) => {
-      const state = new NoiseState(opts);
-      return source.subscribe({
-        next(block) {
-          if (state.failed) return;
-          let out: NoiseBlock;
-          try {
-            out = state.process(block);
-          } catch (error) {
-            state.failed = true;
-            subscriber.error(error);
-            return;
-          }
-          subscriber.next(out);
-        },
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-    });
+  return stageOperator(() => new NoiseState(opts));
 }
 
 interface MutableNoiseBlock {
@@ -87,7 +69,6 @@ interface MutableNoiseBlock {
 }
 
 class NoiseState {
-  failed = false;
   private readonly check = new StreamCheck(STAGE);
   private channels = 0;
   private windowFrames = 0;

@@ -1,9 +1,10 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { OptoloopError } from '../core/errors.js';
 import type { Float32SampleBlock, MutableFloat32Block, SampleBlock } from '../core/sample-block.js';
 import type { ChannelLayout } from '../probe/channel-layout.js';
 import { WasmArena } from '../wasm/kernel.js';
 import { referenceOptionsSchema, validateOptions, type ReferenceOptions } from './options.js';
+import { stageOperator } from './stage-operator.js';
 import { StreamCheck, plannedFrames } from './stream-check.js';
 import { copyPrefix } from './typed-copy.js';
 
@@ -59,31 +60,11 @@ export function commonReference(options?: Partial<ReferenceOptions>, layout?: Ch
       details: { field: 'scope' },
     });
   }
-  return (source) =>
-    new Observable<Float32SampleBlock>((subscriber) => {
-      const state = new ReferenceState(opts, layout ?? null);
-      return source.subscribe({
-        next(block) {
-          if (state.failed) return;
-          let out: Float32SampleBlock;
-          try {
-            out = state.process(block);
-          } catch (error) {
-            state.failed = true;
-            subscriber.error(error);
-            return;
-          }
-          subscriber.next(out);
-        },
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-    });
+  return stageOperator(() => new ReferenceState(opts, layout ?? null));
 }
 
 /** One subscription's buffers and kernel. */
 class ReferenceState {
-  failed = false;
   private readonly check = new StreamCheck(STAGE);
   private readonly modeCode: number;
   private arena: WasmArena<ReferenceKernel> | null = null;

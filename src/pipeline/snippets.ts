@@ -1,10 +1,11 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { OptoloopError } from '../core/errors.js';
 import type { DetectionResult, SnippetBatch, SnippetResult } from '../core/spikes.js';
 import type { ChannelLayout } from '../probe/channel-layout.js';
 import { neighbourhoodsByRadius } from '../probe/neighbourhoods.js';
 import { MAX_PEAK_WINDOW_MS, snippetOptionsSchema, validateOptions, type SnippetOptions } from './options.js';
 import type { SpikeResult } from './results.js';
+import { stageOperator } from './stage-operator.js';
 import { StreamCheck, plannedFrames } from './stream-check.js';
 import { copyPrefix } from './typed-copy.js';
 
@@ -33,26 +34,7 @@ export function extractSnippets(options: Partial<SnippetOptions> | undefined, la
     throw new OptoloopError('E_OPTIONS_INVALID', `${STAGE}: expected a channel layout (it sets each snippet's channels)`, { stage: STAGE });
   }
   const hoods = neighbourhoodsByRadius(layout, opts.radiusUm);
-  return (source) =>
-    new Observable<SnippetResult>((subscriber) => {
-      const state = new SnippetState(opts, layout, hoods.offsets, hoods.indices, hoods.maxSize);
-      return source.subscribe({
-        next(input) {
-          if (state.failed) return;
-          let out: SnippetResult;
-          try {
-            out = state.process(input);
-          } catch (error) {
-            state.failed = true;
-            subscriber.error(error);
-            return;
-          }
-          subscriber.next(out);
-        },
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-    });
+  return stageOperator(() => new SnippetState(opts, layout, hoods.offsets, hoods.indices, hoods.maxSize));
 }
 
 type MutableSnippetBatch = { -readonly [K in keyof SnippetBatch]: SnippetBatch[K] };
@@ -64,7 +46,6 @@ interface MutableSnippetResult {
 }
 
 class SnippetState {
-  failed = false;
   private readonly check = new StreamCheck(STAGE);
   private readonly before: number;
   private readonly after: number;
