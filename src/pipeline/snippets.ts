@@ -207,19 +207,18 @@ class SnippetState {
     const first = position - this.before;
     // Frames before the first one held (the stream's start) read as 0.
     const skip = first < 0 ? -first : 0;
-    const rowBase = k * this.rows;
     for (let row = 0; row < this.rows; row++) {
-      const base = (rowBase + row) * L;
-      const ch = row < rowCount ? this.hoodIndices[rowStart + row] : -1;
-      batch.channels[rowBase + row] = ch;
-      // Padding rows, and samples before the stream's start, read as 0.
-      if (ch < 0) waveforms.fill(0, base, base + L);
-      else if (skip > 0) waveforms.fill(0, base, base + skip);
-    }
-    // Frame by frame across the rows: a snippet's channels are neighbours, so each frame's values
-    // sit in a cache line or two (one line per frame and row otherwise).
-    for (let t = skip, p = (first + skip) * C; t < L; t++, p += C) {
-      for (let row = 0; row < rowCount; row++) waveforms[(rowBase + row) * L + t] = frames[p + this.hoodIndices[rowStart + row]];
+      const base = (k * this.rows + row) * L;
+      if (row >= rowCount) {
+        batch.channels[k * this.rows + row] = -1;
+        waveforms.fill(0, base, base + L);
+        continue;
+      }
+      const ch = this.hoodIndices[rowStart + row];
+      batch.channels[k * this.rows + row] = ch;
+      if (skip > 0) waveforms.fill(0, base, base + skip);
+      // Row by row (measured faster than frame by frame across the rows, even at 3072 channels).
+      for (let t = skip, p = (first + skip) * C + ch; t < L; t++, p += C) waveforms[base + t] = frames[p];
     }
   }
 
