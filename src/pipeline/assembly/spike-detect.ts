@@ -159,18 +159,13 @@ function isExtreme(t: i32, c: i32, v: f32): bool {
   const to = t + peakWindow;
   const rowStart = load<i32>(hoodOffsets + (<usize>c << 2));
   const rowEnd = load<i32>(hoodOffsets + (<usize>(c + 1) << 2));
-  // The candidate's own channel first, frame by frame (most non-extremes are rejected there),
-  // then the window frame by frame across the neighbours (which are close channels, so one frame's
-  // values share a cache line or two instead of one line per frame and neighbour).
-  for (let tt = from; tt <= to; tt++) {
-    const x = load<f32>(ring + ((<usize>tt * <usize>channels + <usize>c) << 2));
-    if (x < v || (x == v && tt < t)) return false;
-  }
-  for (let tt = from; tt <= to; tt++) {
-    const row = ring + ((<usize>tt * <usize>channels) << 2);
-    for (let i = rowStart + 1; i < rowEnd; i++) {
-      const n = load<i32>(hoodIndices + (<usize>i << 2));
-      const x = load<f32>(row + (<usize>n << 2));
+  const frameBytes = <usize>channels << 2;
+  for (let i = rowStart; i < rowEnd; i++) {
+    const n = load<i32>(hoodIndices + (<usize>i << 2));
+    let p = ring + ((<usize>from * <usize>channels + <usize>n) << 2);
+    for (let tt = from; tt <= to; tt++) {
+      const x = load<f32>(p);
+      p += frameBytes;
       if (x < v) return false;
       // Ties go to the earliest sample, then the lowest channel, so exactly one sample wins.
       if (x == v && (tt < t || (tt == t && n < c))) return false;
