@@ -4,22 +4,26 @@ import type { Float32SampleBlock } from '../core/sample-block.js';
 import { noiseOptionsSchema, validateOptions, type NoiseOptions } from './options.js';
 import type { NoiseBlock } from './results.js';
 import { stageOperator } from './stage-operator.js';
-import { StreamCheck } from './stream-check.js';
+import { StreamCheck, plannedFrames } from './stream-check.js';
+import { copyPrefix } from './typed-copy.js';
+import { WasmArena } from '../wasm/kernel.js';
+
+interface HistogramKernel {
+  accumulate(data: number, channels: number, firstFrame: number, untilFrame: number, step: number, histogram: number): void;
+}
 
 const STAGE = 'pipeline.noise';
 
 /** Φ⁻¹(0.75): the median of |x| for Gaussian noise of σ = 1. */
 const MAD_PER_SIGMA = 0.6744897501960817;
 
-// Histogram of |x|: bins equally spaced in log2, 16 per octave (4.4 % wide), from 0.125 µV to
-// 8192 µV. The bin of a float32 is read straight off its bits: exponent and top 4 mantissa bits.
+// Histogram of |x| (counted by the noise-histogram kernel): bins equally spaced in log2, 16 per
+// octave (4.4 % wide), from 0.125 µV to 8192 µV, read straight off a float32's bits (exponent and
+// top 4 mantissa bits); u16 counts, bin-major (bin × channels + channel).
 const BINS = 256;
-const BIN_SHIFT = 19; // 23 mantissa bits − 4
+const BIN_SHIFT = 19; // 23 mantissa bits − 4 (the kernel has the same)
 const LOWEST_BIN_BITS = 0x3e000000 >> BIN_SHIFT; // 0.125 µV
 const MAX_WINDOW_SAMPLES = 65535; // Uint16 counts
-
-/** Bin of every value of (float bits & 0x7fffffff) >> BIN_SHIFT, clamped: one table read instead of two comparisons per sample. */
-const BIN_OF = Uint8Array.from({ length: 0x80000000 >>> BIN_SHIFT }, (_, i) => Math.max(0, Math.min(BINS - 1, i - LOWEST_BIN_BITS)));
 
 const bitsScratch = new Float32Array(1);
 const bitsScratchInt = new Int32Array(bitsScratch.buffer);
@@ -41,8 +45,8 @@ function binLowerUv(b: number): number {
  *   `decimation` are counted. Where blocks begin or end changes nothing, so the estimate — and the
  *   detection that uses it — is the same whatever the block sizes.
  * - **Cheap**: each counted sample increments one bin of a per-channel log-spaced histogram (16
- *   bins per octave, 0.125 µV … 8 mV, the bin read off the float's bits); the median is read from
- *   the histogram, interpolated within its bin, when a window ends.
+ *   bins per octave, 0.125 µV … 8 mV, the bin read off the float's bits, in WebAssembly SIMD);
+ *   the median is read from the histogram, interpolated within its bin, when a window ends.
  * - **Adapting slowly**: each new window's σ is blended in with weight α = 1 − exp(−W / τ)
  *   (τ = timeConstantS; 0 takes each window as it is).
  * - **Start-up**: σ is NaN on every channel until the first window has ended, and a threshold of
@@ -74,7 +78,13 @@ class NoiseState {
   private windowFrames = 0;
   private alpha = 1;
   private minSamples = 0;
-  private histogram = new Uint16Array(0);
+  private arena: WasmArena<HistogramKernel> | null = null;
+  private histogramPtr = 0;
+  private dataPtr = 0;
+  private capacityFrames = 0;
+  private generation = -1;
+  private histogram: Uint16Array = new Uint16Array(0);
+  private dataView: Float32Array = new Float32Array(0);
   private below = new Float64Array(0);
   private windowMedianUv = new Float64Array(0);
   /** Samples counted in the current window (per channel: every channel counts the same frames). */
@@ -83,8 +93,6 @@ class NoiseState {
   private window = -1;
   private sigmaUv = new Float32Array(0);
   private segmentCapacity = 0;
-  private samplesSeen: Float32Array | null = null;
-  private bits: Int32Array = new Int32Array(0);
   private readonly out: MutableNoiseBlock = {
     block: null as unknown as Float32SampleBlock,
     noiseUv: new Float32Array(0),
@@ -104,12 +112,10 @@ class NoiseState {
     const W = this.windowFrames;
     const first = block.firstSampleIndex;
     if (Math.floor(frames / W) + 2 > this.segmentCapacity) this.planSegments(frames);
-    if (block.samples !== this.samplesSeen) {
-      // An Int32 alias of the block's samples, to read float bits without a per-sample conversion;
-      // upstream stages reuse one array, so this is built once per stream (and after a resize).
-      this.samplesSeen = block.samples;
-      this.bits = new Int32Array(block.samples.buffer, block.samples.byteOffset, block.samples.length);
-    }
+    if (frames > this.capacityFrames) this.planData(frames);
+    const arena = this.arena!;
+    if (this.generation !== arena.generation) this.takeViews();
+    copyPrefix(this.dataView, block.samples, frames * C);
     const out = this.out;
     out.block = block;
     out.segmentStartFrame[0] = 0;
@@ -142,18 +148,11 @@ class NoiseState {
   /** Counts the decimated samples of frames [from, until) into the histogram. */
   private accumulate(from: number, until: number, first: number): void {
     const D = this.opts.decimation;
-    const C = this.channels;
-    const bits = this.bits;
-    const histogram = this.histogram;
-    const binOf = BIN_OF;
     // First frame ≥ from whose absolute index is a multiple of D.
-    let f = from + ((D - ((first + from) % D)) % D);
-    for (; f < until; f += D) {
-      const row = f * C;
-      // Bin-major counts (bin × C + channel): the few bins in use sit side by side for all channels.
-      for (let c = 0; c < C; c++) histogram[binOf[(bits[row + c] & 0x7fffffff) >>> BIN_SHIFT] * C + c]++;
-      this.counted++;
-    }
+    const f = from + ((D - ((first + from) % D)) % D);
+    if (f >= until) return;
+    this.arena!.exports.accumulate(this.dataPtr, this.channels, f, until, D, this.histogramPtr);
+    this.counted += Math.ceil((until - f) / D);
   }
 
   /** Ends the window being filled: its σ takes effect at frame `atFrame` of the current block. */
@@ -220,11 +219,28 @@ class NoiseState {
     this.minSamples = Math.max(1, Math.ceil(perWindow / 2));
     const windowS = this.windowFrames / sampleRateHz;
     this.alpha = timeConstantS > 0 ? 1 - Math.exp(-windowS / timeConstantS) : 1;
-    this.histogram = new Uint16Array(channels * BINS);
+    const arena = new WasmArena<HistogramKernel>('noise-histogram');
+    this.histogramPtr = arena.alloc(channels * BINS * 2);
+    this.arena = arena;
     this.below = new Float64Array(channels);
     this.windowMedianUv = new Float64Array(channels);
     this.sigmaUv = new Float32Array(channels).fill(Number.NaN);
     this.out.noiseUv = new Float32Array(channels);
+  }
+
+  /** A data buffer for blocks of up to `frames` frames (a larger block later gets one above it). */
+  private planData(frames: number): void {
+    this.capacityFrames = plannedFrames(frames);
+    this.dataPtr = this.arena!.alloc(this.capacityFrames * this.channels * 4);
+    this.generation = -1;
+  }
+
+  /** Views last: an allocation may have grown (and so detached) the memory. */
+  private takeViews(): void {
+    const arena = this.arena!;
+    this.histogram = arena.u16(this.histogramPtr, this.channels * BINS);
+    this.dataView = arena.f32(this.dataPtr, this.capacityFrames * this.channels);
+    this.generation = arena.generation;
   }
 
   private planSegments(frames: number): void {
