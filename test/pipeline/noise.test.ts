@@ -46,6 +46,14 @@ test('converges to the σ of seeded Gaussian noise on every channel, within 3 %'
   assert.ok(worst < 0.03, `worst relative error ${worst}`);
 });
 
+test('7 channels (a vector group and a scalar tail of 3) each converge to their own σ', () => {
+  const C = 7;
+  const frames = 20 * FS;
+  const x = gaussian(C, frames, 8, (c) => 5 * (c + 1));
+  const sigma = sigmaPerFrame(estimateNoise({ windowMs: 500, timeConstantS: 2 }), x, C, [30]);
+  for (let c = 0; c < C; c++) assert.ok(Math.abs(sigma[(frames - 1) * C + c] / (5 * (c + 1)) - 1) < 0.03, `channel ${c}: ${sigma[(frames - 1) * C + c]}`);
+});
+
 test('one window alone (τ = 0) is within 6 % of σ; NaN before the first window ends', () => {
   const C = 32;
   const x = gaussian(C, FS, 2, (c) => sigmas[c]);
