@@ -10,6 +10,7 @@ import { WasmArena } from '../wasm/kernel.js';
 
 interface HistogramKernel {
   accumulate(data: number, channels: number, firstFrame: number, untilFrame: number, step: number, histogram: number): void;
+  medianBins(histogram: number, channels: number, counted: number, medianBin: number, belowBin: number, cumulative: number): void;
 }
 
 const STAGE = 'pipeline.noise';
@@ -85,8 +86,12 @@ class NoiseState {
   private generation = -1;
   private histogram: Uint16Array = new Uint16Array(0);
   private dataView: Float32Array = new Float32Array(0);
-  private below = new Float64Array(0);
   private windowMedianUv = new Float64Array(0);
+  private medianBinPtr = 0;
+  private belowBinPtr = 0;
+  private cumulativePtr = 0;
+  private medianBin: Int32Array = new Int32Array(0);
+  private belowBin: Int32Array = new Int32Array(0);
   /** Samples counted in the current window (per channel: every channel counts the same frames). */
   private counted = 0;
   /** Index of the window being filled, −1 when none. */
@@ -160,27 +165,20 @@ class NoiseState {
     const C = this.channels;
     if (this.counted >= this.minSamples) {
       const half = this.counted / 2;
+      const arena = this.arena!;
+      // The bin holding each channel's median, and the count below it, found in the kernel.
+      arena.exports.medianBins(this.histogramPtr, C, this.counted, this.medianBinPtr, this.belowBinPtr, this.cumulativePtr);
       const histogram = this.histogram;
-      const below = this.below;
+      const medianBin = this.medianBin;
+      const belowBin = this.belowBin;
       const medianUv = this.windowMedianUv;
-      below.fill(0);
-      medianUv.fill(Number.NaN);
-      // Walk the bins upwards for all channels at once (the counts are bin-major), until every
-      // channel's cumulative count reaches half its samples; interpolate within that bin.
-      let pending = C;
-      for (let b = 0; b < BINS && pending > 0; b++) {
+      for (let c = 0; c < C; c++) {
+        // Interpolated within the bin, as if its samples were spread evenly across it.
+        const b = medianBin[c];
         const lower = binLowerUv(b);
         const upper = b === BINS - 1 ? lower * 1.0442737824274138 : binLowerUv(b + 1);
-        for (let c = 0, h = b * C; c < C; c++, h++) {
-          if (!Number.isNaN(medianUv[c])) continue;
-          const inBin = histogram[h];
-          if (below[c] + inBin >= half || b === BINS - 1) {
-            medianUv[c] = inBin > 0 ? lower + ((upper - lower) * (half - below[c])) / inBin : lower;
-            pending--;
-          } else {
-            below[c] += inBin;
-          }
-        }
+        const inBin = histogram[b * C + c];
+        medianUv[c] = inBin > 0 ? lower + ((upper - lower) * (half - belowBin[c])) / inBin : lower;
       }
       for (let c = 0; c < C; c++) {
         const windowSigma = medianUv[c] / MAD_PER_SIGMA;
@@ -221,8 +219,10 @@ class NoiseState {
     this.alpha = timeConstantS > 0 ? 1 - Math.exp(-windowS / timeConstantS) : 1;
     const arena = new WasmArena<HistogramKernel>('noise-histogram');
     this.histogramPtr = arena.alloc(channels * BINS * 2);
+    this.medianBinPtr = arena.alloc(channels * 4);
+    this.belowBinPtr = arena.alloc(channels * 4);
+    this.cumulativePtr = arena.alloc(channels * 4);
     this.arena = arena;
-    this.below = new Float64Array(channels);
     this.windowMedianUv = new Float64Array(channels);
     this.sigmaUv = new Float32Array(channels).fill(Number.NaN);
     this.out.noiseUv = new Float32Array(channels);
@@ -239,6 +239,8 @@ class NoiseState {
   private takeViews(): void {
     const arena = this.arena!;
     this.histogram = arena.u16(this.histogramPtr, this.channels * BINS);
+    this.medianBin = arena.i32(this.medianBinPtr, this.channels);
+    this.belowBin = arena.i32(this.belowBinPtr, this.channels);
     this.dataView = arena.f32(this.dataPtr, this.capacityFrames * this.channels);
     this.generation = arena.generation;
   }

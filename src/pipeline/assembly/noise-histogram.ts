@@ -40,3 +40,53 @@ export function accumulate(data: usize, channels: i32, firstFrame: i32, untilFra
     }
   }
 }
+
+/**
+ * For every channel, the bin in which the cumulative count (from the lowest bin up) first reaches
+ * half of `counted` (2 × cumulative ≥ counted), and the count below that bin: written to
+ * medianBin[c] and belowBin[c] (i32). Walks the bins upwards, four channels per vector, and stops
+ * when every channel has found its bin; a channel that never does gets the last bin.
+ */
+export function medianBins(histogram: usize, channels: i32, counted: i32, medianBin: usize, belowBin: usize, cumulative: usize): void {
+  const vectorChannels = channels & ~3;
+  const target = i32x4.splat(counted);
+  memory.fill(cumulative, 0, <usize>channels << 2);
+  memory.fill(medianBin, 0xff, <usize>channels << 2); // −1: not found yet
+  let pending = channels;
+  for (let b = 0; b <= LAST_BIN && pending > 0; b++) {
+    const row = histogram + ((<usize>b * <usize>channels) << 1);
+    const bin = i32x4.splat(b);
+    for (let c = 0; c < vectorChannels; c += 4) {
+      const o = <usize>c << 2;
+      const before = v128.load(cumulative + o);
+      const after = i32x4.add(before, v128.load16x4_u(row + (<usize>c << 1)));
+      v128.store(cumulative + o, after);
+      const found = v128.load(medianBin + o);
+      // Newly found: not found before (−1) and 2 × cumulative ≥ counted now.
+      const fresh = v128.and(i32x4.eq(found, i32x4.splat(-1)), i32x4.ge_s(i32x4.add(after, after), target));
+      if (v128.any_true(fresh)) {
+        v128.store(medianBin + o, v128.bitselect(bin, found, fresh));
+        v128.store(belowBin + o, v128.bitselect(before, v128.load(belowBin + o), fresh));
+        pending -= popcnt(i32x4.bitmask(fresh));
+      }
+    }
+    for (let c = vectorChannels; c < channels; c++) {
+      const o = <usize>c << 2;
+      const before = load<i32>(cumulative + o);
+      const after = before + <i32>load<u16>(row + (<usize>c << 1));
+      store<i32>(cumulative + o, after);
+      if (load<i32>(medianBin + o) < 0 && 2 * after >= counted) {
+        store<i32>(medianBin + o, b);
+        store<i32>(belowBin + o, before);
+        pending--;
+      }
+    }
+  }
+  for (let c = 0; c < channels; c++) {
+    const o = <usize>c << 2;
+    if (load<i32>(medianBin + o) < 0) {
+      store<i32>(medianBin + o, LAST_BIN);
+      store<i32>(belowBin + o, load<i32>(cumulative + o) - <i32>load<u16>(histogram + ((<usize>LAST_BIN * <usize>channels + <usize>c) << 1)));
+    }
+  }
+}
