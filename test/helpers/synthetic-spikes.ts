@@ -44,6 +44,8 @@ export interface SyntheticRecording {
   readonly truth: readonly TruthSpike[];
   /** Truth spikes whose waveform overlaps (troughs ≤ 1 ms apart) another unit's spike sharing a channel (both ≥ 1σ there). */
   readonly overlappingSharedSpikes: number;
+  /** Poisson candidates left out because they would have collided unresolvably with an earlier spike. */
+  readonly droppedCollisions: number;
 }
 
 export interface SyntheticOptions {
@@ -123,11 +125,12 @@ function distanceUm(layout: ChannelLayout, a: number, b: number): number {
  * process with a 2.5 ms dead time, plus deliberate near-simultaneous spikes on other units.
  *
  * The ground truth is kept *resolvable* for a detector with the given radius, refractory and peak
- * window: two spikes of different units within refractory + peak window + 0.5 ms of each other are
- * both kept only if their peak channels' neighbourhoods are disjoint and each trough stays at least
- * 20 % deeper than the sum of both footprints on every channel of its neighbourhood. Other
- * coincidences are true collisions that no threshold detector can split (one is dropped from the
- * generated train); `test/pipeline/detect.test.ts` shows what the detector does with those.
+ * window, by leaving out (and counting) the Poisson candidates that fall (1) within refractory +
+ * peak window + 0.3 ms of a spike of a unit whose peak channel is in their neighbourhood (or the
+ * reverse: the lockout covers them), or (2) within peak window + 0.3 ms of a spike of a unit whose
+ * footprint would mask their trough (each trough must stay 20 % deeper than the sum of both
+ * footprints on every channel of its neighbourhood). Those are collisions a threshold detector
+ * reports once by design; `test/pipeline/detect.test.ts` shows what the detector does with them.
  */
 export function generateRecording(options: SyntheticOptions): SyntheticRecording {
   const layout = options.layout;
@@ -138,7 +141,9 @@ export function generateRecording(options: SyntheticOptions): SyntheticRecording
   const [snrLow, snrHigh] = options.snrRange ?? [6, 15];
   const [rateLow, rateHigh] = options.rateRangeHz ?? [10, 30];
   const radiusUm = options.radiusUm ?? 60;
-  const conflictFrames = Math.ceil((((options.refractoryMs ?? 1) + (options.peakWindowMs ?? 0.4) + 0.5) * fs) / 1000);
+  const peakWindowFrames = Math.round(((options.peakWindowMs ?? 0.4) * fs) / 1000);
+  const refractoryFrames = Math.round(((options.refractoryMs ?? 1) * fs) / 1000);
+  const marginFrames = Math.round(0.3e-3 * fs);
   const frames = Math.round(options.seconds * fs);
   const r = new SeededRandom(options.seed);
 
@@ -170,16 +175,18 @@ export function generateRecording(options: SyntheticOptions): SyntheticRecording
     return out;
   };
   // Spike amplitudes vary from 1 to 1.1 × the unit's (so no spike is below the unit's SNR); the
-  // resolvability check uses the worst case.
-  const resolvable: boolean[][] = units.map((a) =>
+  // checks below use the worst case.
+  // locked: one unit's peak channel lies in the other's neighbourhood, so the refractory lockout
+  // after one spike covers the other's peak channel.
+  const locked: boolean[][] = units.map((a) => units.map((b) => a !== b && neighbours(a.peakChannel).includes(b.peakChannel)));
+  // masked: with both troughs at the same time, one of them would not be the most negative sample
+  // of its neighbourhood (the other's footprint, plus its own, within 20 % of it).
+  const masked: boolean[][] = units.map((a) =>
     units.map((b) => {
-      if (a === b) return false;
-      const na = neighbours(a.peakChannel);
-      const nb = neighbours(b.peakChannel);
-      if (na.some((c) => nb.includes(c))) return false;
-      const clear = (p: SyntheticUnit, q: SyntheticUnit, hood: number[]): boolean =>
-        hood.every((c) => c === p.peakChannel || 1.1 * (p.footprintUv[c] + q.footprintUv[c]) < 0.8 * p.footprintUv[p.peakChannel]);
-      return clear(a, b, na) && clear(b, a, nb);
+      if (a === b) return true;
+      const clear = (p: SyntheticUnit, q: SyntheticUnit): boolean =>
+        neighbours(p.peakChannel).every((c) => c === p.peakChannel || 1.1 * (p.footprintUv[c] + q.footprintUv[c]) < 0.8 * p.footprintUv[p.peakChannel]);
+      return !(clear(a, b) && clear(b, a));
     }),
   );
 
@@ -196,20 +203,29 @@ export function generateRecording(options: SyntheticOptions): SyntheticRecording
   });
   candidates.sort((a, b) => a.t - b.t || a.unit - b.unit);
   const accepted: { t: number; unit: number }[] = [];
+  // The detector's own limits: a later spike on a locked neighbourhood within refractory + peak
+  // window, or two masked troughs within the peak window, are one detection by design.
   const fits = (t: number, unit: number): boolean => {
     for (const s of accepted) {
-      if (Math.abs(s.t - t) > Math.max(conflictFrames, deadFrames)) continue;
-      if (s.unit === unit || !resolvable[s.unit][unit]) return false;
+      const apart = Math.abs(s.t - t);
+      if (s.unit === unit && apart < deadFrames) return false;
+      if (s.unit === unit) continue;
+      if (locked[s.unit][unit] && apart <= refractoryFrames + peakWindowFrames + marginFrames) return false;
+      if (masked[s.unit][unit] && apart <= peakWindowFrames + marginFrames) return false;
     }
     return true;
   };
-  for (const c of candidates) if (fits(c.t, c.unit)) accepted.push(c);
+  let droppedCollisions = 0;
+  for (const c of candidates) {
+    if (fits(c.t, c.unit)) accepted.push(c);
+    else droppedCollisions++;
+  }
   // Deliberate overlaps: a resolvable partner unit fires within ±0.3 ms.
   const overlapFraction = options.overlapFraction ?? 0.15;
   const base = accepted.slice();
   for (const s of base) {
     if (r.next() >= overlapFraction) continue;
-    const partners = units.map((_, u) => u).filter((u) => resolvable[s.unit][u]);
+    const partners = units.map((_, u) => u).filter((u) => !locked[s.unit][u] && !masked[s.unit][u]);
     if (partners.length === 0) continue;
     const u = partners[r.int(partners.length)];
     const t = s.t + r.int(2 * Math.round(0.3e-3 * fs) + 1) - Math.round(0.3e-3 * fs);
@@ -250,7 +266,7 @@ export function generateRecording(options: SyntheticOptions): SyntheticRecording
       }
     }
   }
-  return { channelCount: C, frames, sampleRateHz: fs, noiseUv, samples, units, truth, overlappingSharedSpikes };
+  return { channelCount: C, frames, sampleRateHz: fs, noiseUv, samples, units, truth, overlappingSharedSpikes, droppedCollisions };
 }
 
 export interface MatchReport {
