@@ -3,8 +3,9 @@
 # name them, so that nobody mistakes a missing tool for a failing test.
 set -euo pipefail
 # socat: pseudo-terminal pairs for serial drivers; python3-neo: an independent reader of the files
-# we write; chromium: the dashboard's end-to-end test.
-needed=(socat python3-neo chromium)
+# we write; chromium: the dashboard's end-to-end test; python3-websockets, python3-protobuf,
+# protobuf-compiler: the Python bus example of docs/bus.md.
+needed=(socat python3-neo chromium python3-websockets python3-protobuf protobuf-compiler)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -5,6 +5,12 @@
  */
 import * as s from './schema.js';
 import { pipelineOptionsSchema } from '../pipeline/options.js';
+import { simSourceSchema } from '../../sim/source-config.js';
+import { busConfigSchema } from '../bus/config.js';
+import { recorderConfigSchema } from '../recorder/config.js';
+import { dashboardConfigSchema } from '../dashboard/config.js';
+import { intanRhxSourceSchema } from '../../drivers/intan-rhx/intan-rhx-config.js';
+import { spikeglxRemoteSourceSchema } from '../../drivers/spikeglx-remote/spikeglx-remote-config.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -21,27 +27,26 @@ export const fileSourceSchema = s.object(
     kind: s.literal('file'),
     path: s.string({ minLength: 1, description: 'A SpikeGLX .bin/.meta, an Open Ephys structure.oebin or its folder, an Intan .rhd, or a raw .bin/.dat with a JSON sidecar.' }),
     format: s.oneOf(['auto', 'spikeglx', 'openephys', 'intan-rhd', 'raw'] as const, { default: 'auto' }),
+    stream: s.nullable(s.string({ minLength: 1 }), { description: 'Open Ephys: the continuous stream, by index ("0") or name ("ProbeA"); null takes the first with channels to deliver.' }),
+    channels: s.oneOf(['neural', 'analog'] as const, { default: 'neural', description: 'neural: electrode/amplifier channels only; analog: also auxiliary analog inputs (nidq MA/XA, Open Ephys aux/ADC), in µV.' }),
     ...replaySpeed,
     loop: s.boolean({ default: false, description: 'Start again from the beginning at the end of the file.' }),
   },
   { description: 'Replay a recorded file.' },
 );
 
-export const simSourceSchema = s.object(
-  {
-    kind: s.literal('sim'),
-    preset: s.oneOf(['cortex', 'cerebellum'] as const, { default: 'cortex' }),
-    channels: s.number({ integer: true, min: 1, max: 4096, default: 384 }),
-    units: s.nullable(s.number({ integer: true, min: 0, max: 5000 }), { description: 'Number of units; null picks one for the channel count.' }),
-    sampleRateHz: s.number({ above: 0, default: 30000 }),
-    seed: s.number({ integer: true, min: 0, default: 1 }),
-    durationS: s.nullable(s.number({ above: 0 }), { description: 'Stop after this long; null runs until stopped.' }),
-    ...replaySpeed,
-  },
-  { description: 'The built-in simulator: a ground-truth recording generated live.' },
-);
+export { simSourceSchema };
 
-export const sourceSchema = s.tagged('kind', { file: fileSourceSchema, sim: simSourceSchema }, { description: 'Where samples come from.' });
+export const sourceSchema = s.tagged(
+  'kind',
+  {
+    file: fileSourceSchema,
+    sim: simSourceSchema,
+    'intan-rhx': intanRhxSourceSchema,
+    'spikeglx-remote': spikeglxRemoteSourceSchema,
+  },
+  { description: 'Where samples come from.' },
+);
 
 export const probeSchema = s.object(
   {
@@ -59,6 +64,9 @@ export const rigConfigSchema = s.object({
   source: sourceSchema,
   probe: probeSchema,
   pipeline: pipelineOptionsSchema,
+  bus: busConfigSchema,
+  recorder: recorderConfigSchema,
+  dashboard: dashboardConfigSchema,
 });
 
 export type RigConfig = s.Infer<typeof rigConfigSchema>;

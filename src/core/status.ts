@@ -39,6 +39,8 @@ export interface DaemonStatus {
   readonly blocksOverflowed: number;
   /** Fill of the recorder's queue, 0…1 (null when not recording). */
   readonly recorderQueueOccupancy: number | null;
+  /** Frames the recorder dropped because its queue was full (Recorder.counters.framesOverflowed); absent when not recording. */
+  readonly recorderFramesDropped?: number | null;
   readonly latency: readonly LatencyHistogramSnapshot[];
   readonly devices: readonly DeviceStatus[];
   readonly estopEngaged: boolean;

@@ -20,6 +20,17 @@ export interface TagSummary {
   readonly allenRatio: number | null;
   /** Correlation of the light-evoked mean waveform with the spontaneous one. */
   readonly waveformCorrelation: number | null;
+  /** Peri-stimulus time histogram around pulse onsets, for display; absent or null when not computed. */
+  readonly psth?: PsthSummary | null;
+}
+
+/** Spikes counted in bins after each pulse onset: counts[i] covers [startMs + i·binMs, startMs + (i+1)·binMs). */
+export interface PsthSummary {
+  readonly binMs: number;
+  /** Start of the first bin relative to pulse onset, ms (negative for a baseline window). */
+  readonly startMs: number;
+  /** Summed over `pulses` pulses. */
+  readonly counts: readonly number[];
 }
 
 export interface ClassificationSummary {

@@ -6,7 +6,7 @@ import { packageRoot } from '../../src/core/package-root.js';
 export function sharedData(...parts: string[]): string {
   const candidates = [
     join(packageRoot(), '..', 'shared', 'data'),
-    // A git worktree at /work/wt/<branch> sits one level deeper than the main checkout.
+    // A worktree under /work/wt/<branch> sits one level deeper than the main checkout.
     join(packageRoot(), '..', '..', 'shared', 'data'),
     process.env.OPTOLOOP_SHARED_DATA ?? '',
   ];

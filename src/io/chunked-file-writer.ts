@@ -1,0 +1,107 @@
+/**
+ * An append-only file written synchronously in large chunks from one reused buffer: the writers'
+ * answer to backpressure (a synchronous write cannot outrun the disk, and big chunks keep the
+ * syscall count low). Nothing is allocated per call.
+ */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { OptoloopError } from '../core/errors.js';
+import { fileWriteFailed, IO_STAGE } from './file-errors.js';
+import { writeFully } from './fs-sync.js';
+
+export class ChunkedFileWriter {
+  readonly path: string;
+  private fd: number | null;
+  private readonly buffer: Uint8Array;
+  private buffered = 0;
+  /** Bytes written to the file so far (excluding what is still buffered). */
+  bytesOnDisk = 0;
+
+  /**
+   * @param afterSpill called after each write of the buffer to disk, e.g. to rewrite a header or a
+   * meta file so that it never describes more than the disk holds (crash safety).
+   */
+  constructor(path: string, bufferBytes: number, private readonly afterSpill: (() => void) | null = null) {
+    this.path = path;
+    this.buffer = new Uint8Array(Math.max(4096, bufferBytes));
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (cause) {
+      throw fileWriteFailed(path, cause, 'create');
+    }
+  }
+
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  get capacityBytes(): number {
+    return this.buffer.length;
+  }
+
+  /** Appends bytes, writing the buffer out each time it fills. */
+  append(bytes: Uint8Array): void {
+    this.ensureOpen();
+    let done = 0;
+    while (done < bytes.length) {
+      if (this.buffered === this.buffer.length) this.spill();
+      const n = Math.min(bytes.length - done, this.buffer.length - this.buffered);
+      this.buffer.set(bytes.subarray(done, done + n), this.buffered);
+      this.buffered += n;
+      done += n;
+    }
+  }
+
+  /** Appends `length` zero bytes (gap filling) without a zero buffer. */
+  appendZeros(length: number): void {
+    this.ensureOpen();
+    let left = length;
+    while (left > 0) {
+      if (this.buffered === this.buffer.length) this.spill();
+      const n = Math.min(left, this.buffer.length - this.buffered);
+      this.buffer.fill(0, this.buffered, this.buffered + n);
+      this.buffered += n;
+      left -= n;
+    }
+  }
+
+  /** Writes what is buffered. */
+  spill(): void {
+    this.ensureOpen();
+    if (this.buffered === 0) return;
+    writeFully(this.fd!, this.path, this.buffer, 0, this.buffered, this.bytesOnDisk);
+    this.bytesOnDisk += this.buffered;
+    this.buffered = 0;
+    this.afterSpill?.();
+  }
+
+  sync(): void {
+    this.ensureOpen();
+    try {
+      fsyncSync(this.fd!);
+    } catch (cause) {
+      throw fileWriteFailed(this.path, cause, 'fsync');
+    }
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    this.spill();
+    const fd = this.fd;
+    this.fd = null;
+    try {
+      closeSync(fd);
+    } catch (cause) {
+      throw fileWriteFailed(this.path, cause, 'close');
+    }
+  }
+
+  get closed(): boolean {
+    return this.fd === null;
+  }
+
+  private ensureOpen(): void {
+    if (this.fd === null) {
+      throw new OptoloopError('E_FILE_WRITE', `${this.path}: write after close`, { stage: IO_STAGE, details: { file: this.path } });
+    }
+  }
+}
