@@ -12,9 +12,10 @@ const dir = join(root, 'test', 'bench');
 const filters = process.argv.slice(2);
 const files = readdirSync(dir)
   .filter((name) => name.endsWith('.bench.ts'))
+  // Filters match the file name, not the path (a checkout's folder may contain any word).
+  .filter((name) => filters.length === 0 || filters.some((f) => name.includes(f)))
   .sort()
-  .map((name) => join(dir, name))
-  .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)));
+  .map((name) => join(dir, name));
 if (files.length === 0) {
   console.error(`bench: no benchmark matches ${filters.join(' ') || '(all)'}`);
   process.exit(1);
