@@ -12,6 +12,12 @@ import { dashboardConfigSchema } from '../dashboard/config.js';
 import { openBciSourceSchema } from '../../drivers/openbci/config.js';
 import { pulsePalSinkSchema } from '../../drivers/pulsepal/config.js';
 import { thorlabsSinkSchema } from '../../drivers/thorlabs/config.js';
+import { intanRhxSourceSchema } from '../../drivers/intan-rhx/intan-rhx-config.js';
+import { spikeglxRemoteSourceSchema } from '../../drivers/spikeglx-remote/spikeglx-remote-config.js';
+import { optotagConfigSchema } from '../closedloop/optotag-config.js';
+import { rulesSchema } from '../closedloop/rules/rule-options.js';
+import { safetyConfigSchema } from '../closedloop/safety-options.js';
+import { bciConfigSchema } from '../closedloop/bci/bci-options.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -38,7 +44,17 @@ export const fileSourceSchema = s.object(
 
 export { simSourceSchema };
 
-export const sourceSchema = s.tagged('kind', { file: fileSourceSchema, sim: simSourceSchema, openbci: openBciSourceSchema }, { description: 'Where samples come from.' });
+export const sourceSchema = s.tagged(
+  'kind',
+  {
+    file: fileSourceSchema,
+    sim: simSourceSchema,
+    'intan-rhx': intanRhxSourceSchema,
+    'spikeglx-remote': spikeglxRemoteSourceSchema,
+    openbci: openBciSourceSchema,
+  },
+  { description: 'Where samples come from.' },
+);
 
 export const sinkSchema = s.tagged('kind', { pulsepal: pulsePalSinkSchema, thorlabs: thorlabsSinkSchema }, { description: 'A stimulator, by kind.' });
 
@@ -61,6 +77,10 @@ export const rigConfigSchema = s.object({
   bus: busConfigSchema,
   recorder: recorderConfigSchema,
   dashboard: dashboardConfigSchema,
+  optotag: optotagConfigSchema,
+  rules: rulesSchema,
+  safety: safetyConfigSchema,
+  bci: bciConfigSchema,
   sinks: s.record(sinkSchema, { default: {}, description: 'Stimulators by name (the name rules and bus commands use), each tagged by kind.' }),
 });
 
