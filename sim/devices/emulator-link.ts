@@ -14,7 +14,7 @@ import type { BindingPort } from '../../drivers/binding/binding.js';
 import { SerialBinding } from '../../drivers/binding/serial-binding.js';
 import { systemTimers, type TimerHandle, type Timers } from '../../drivers/binding/timers.js';
 import { isOptoloopError } from '../../src/core/errors.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../../src/core/random.js';
 
 export type Fragmentation = 'none' | 'bytewise' | 'random';
 
@@ -165,10 +165,10 @@ export class EmulatorLink {
 
   private garbage(): Uint8Array {
     const excluded = this.options.garbageExcludes ?? [];
-    const out = new Uint8Array(this.random.int(1, this.faults.garbageMaxBytes));
+    const out = new Uint8Array(1 + this.random.int(this.faults.garbageMaxBytes));
     for (let i = 0; i < out.length; i++) {
       let b: number;
-      do b = this.random.int(0, 255);
+      do b = this.random.int(256);
       while (excluded.includes(b));
       out[i] = b;
     }
@@ -219,7 +219,7 @@ export class EmulatorLink {
       case 'bytewise':
         return 1;
       case 'random':
-        return Math.min(remaining, this.random.int(1, this.faults.maxFragmentBytes));
+        return Math.min(remaining, 1 + this.random.int(this.faults.maxFragmentBytes));
       default:
         return remaining;
     }

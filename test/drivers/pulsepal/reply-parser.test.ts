@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLinkCounters } from '../../../drivers/binding/device-connection.js';
 import { PulsePalReplyParser } from '../../../drivers/pulsepal/reply-parser.js';
-import { SeededRandom } from '../../../sim/devices/seeded-random.js';
+import { SeededRandom } from '../../../src/core/random.js';
 
 function parser() {
   const counters = createLinkCounters();
@@ -31,7 +31,7 @@ test('handshake and confirmations, fed whole, one byte at a time, or in random f
   for (let k = 0; k < 20; k++) {
     const sizes: number[] = [];
     for (let left = stream.length; left > 0; ) {
-      const n = Math.min(left, random.int(1, 4));
+      const n = Math.min(left, 1 + random.int(4));
       sizes.push(n);
       left -= n;
     }
