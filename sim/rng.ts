@@ -1,13 +1,16 @@
 /**
- * Seeded random numbers for the simulator: xoshiro128** (Blackman & Vigna, "Scrambled linear
- * pseudorandom number generators", 2018/2021) for uniform 32-bit words, and a 128-layer ziggurat
+ * Seeded random numbers for the simulator: the project's xoshiro128** (src/core/random.ts) for
+ * uniform 32-bit words, seeded per named stream, and a 128-layer ziggurat
  * (Marsaglia & Tsang 2000, with the independent-bits layer choice suggested by Doornik 2005) for
  * Gaussians. Written from the published descriptions.
  *
  * Every stream of randomness in the simulator has its own generator derived from (seed, name), so
  * that adding light, changing the block size or adding a unit never shifts another stream: the
- * same seed and parameters give the same bytes.
+ * same seed and parameters give the same bytes. sim/assembly/sim_kernels.ts continues the thermal
+ * noise stream in WebAssembly with the same algorithm (`exportState`), so both must stay in step.
  */
+
+import { SeededRandom } from '../src/core/random.js';
 
 const TWO_POW_M24 = 1 / 16777216;
 const TWO_POW_M32 = 1 / 4294967296;
@@ -46,10 +49,8 @@ export const zigF = new Float64Array(LAYERS + 1);
 export const zigXScaled = Float64Array.from(zigX, (x) => x * TWO_POW_M24);
 
 export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  /** The uniform 32-bit words: the project's one xoshiro128** (src/core/random.ts), seeded per stream. */
+  private readonly bits: SeededRandom;
 
   /** A generator for one named stream of one seed. */
   constructor(seed: number, stream = '') {
@@ -57,33 +58,21 @@ export class Rng {
     const hi = Math.floor(seed / 4294967296) >>> 0;
     const h = hashName(stream);
     let x = mix32(lo ^ mix32(hi ^ mix32(h)));
-    this.s0 = x = mix32(x + 0x9e3779b9);
-    this.s1 = x = mix32(x + 0x9e3779b9);
-    this.s2 = x = mix32(x + 0x9e3779b9);
-    this.s3 = mix32(x + 0x9e3779b9);
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    const s0 = (x = mix32(x + 0x9e3779b9));
+    const s1 = (x = mix32(x + 0x9e3779b9));
+    const s2 = (x = mix32(x + 0x9e3779b9));
+    const s3 = mix32(x + 0x9e3779b9);
+    this.bits = SeededRandom.fromState((s0 | s1 | s2 | s3) === 0 ? 1 : s0, s1, s2, s3);
   }
 
-  /** The generator's state (for a kernel that continues the stream elsewhere). */
+  /** The generator's state (for a kernel that continues the stream elsewhere: sim_kernels.wasm). */
   exportState(out: Uint32Array): void {
-    out[0] = this.s0;
-    out[1] = this.s1;
-    out[2] = this.s2;
-    out[3] = this.s3;
+    this.bits.exportState(out);
   }
 
   /** Uniform 32-bit word as an unsigned number. */
   nextU32(): number {
-    const s1 = this.s1;
-    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-    const t = s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    return this.bits.nextUint32();
   }
 
   /** Uniform in [0, 1) with 32 bits of resolution. */
@@ -141,55 +130,16 @@ export class Rng {
   }
 
   /**
-   * Fills out[offset … offset+count) with N(0,1) × scale[k % scaleLength] (k from 0): the per-sample
-   * hot loop of the noise generator, with the generator's state in locals.
+   * Fills out[offset … offset+count) with N(0,1) × scale[k % scaleLength] (k from 0). The
+   * per-channel thermal noise runs in sim_kernels.wasm; this serves the per-frame streams.
    */
   fillGaussianScaled(out: Float32Array, offset: number, count: number, scale: Float32Array, scaleLength: number): void {
-    let s0 = this.s0;
-    let s1 = this.s1;
-    let s2 = this.s2;
-    let s3 = this.s3;
     let c = 0;
     const end = offset + count;
     for (let k = offset; k < end; k++) {
-      let value: number;
-      for (;;) {
-        const a = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
-        const t = s1 << 9;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t;
-        s3 = (s3 << 11) | (s3 >>> 21);
-        const i = a & (LAYERS - 1);
-        const x = (a >> 7) * zigXScaled[i];
-        if (x < zigX[i + 1] && x > -zigX[i + 1]) {
-          value = x;
-          break;
-        }
-        // Rare branch: hand the state back, draw through the method, take it again.
-        this.s0 = s0;
-        this.s1 = s1;
-        this.s2 = s2;
-        this.s3 = s3;
-        const r = this.zigguratSlow(i, x);
-        s0 = this.s0;
-        s1 = this.s1;
-        s2 = this.s2;
-        s3 = this.s3;
-        if (r === r) {
-          value = r;
-          break;
-        }
-      }
-      out[k] = value * scale[c];
+      out[k] = this.gaussian() * scale[c];
       if (++c === scaleLength) c = 0;
     }
-    this.s0 = s0;
-    this.s1 = s1;
-    this.s2 = s2;
-    this.s3 = s3;
   }
 
   /** Gamma(shape, 1) by Marsaglia & Tsang (2000); shape < 1 through the u^(1/shape) boost. */
@@ -220,8 +170,4 @@ export class Rng {
     if (p >= 1) return 0;
     return Math.floor(Math.log(this.uniformOpen()) / Math.log(1 - p));
   }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }

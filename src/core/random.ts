@@ -43,6 +43,14 @@ export class SeededRandom {
     return r;
   }
 
+  /** Copies the xoshiro128** state into out[0 … 4) (for a kernel that continues the stream elsewhere). */
+  exportState(out: Uint32Array): void {
+    out[0] = this.s0;
+    out[1] = this.s1;
+    out[2] = this.s2;
+    out[3] = this.s3;
+  }
+
   /** A uniformly distributed unsigned 32-bit integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
