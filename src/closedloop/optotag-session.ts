@@ -22,7 +22,7 @@ import type { StimulusCause } from '../core/stimulus-sink.js';
 import type { TagState, TagSummary } from '../core/units.js';
 import * as s from '../config/schema.js';
 import { optotagConfigSchema, type OptotagConfig } from './optotag-config.js';
-import { SeededRandom } from './prng.js';
+import { SeededRandom } from '../core/random.js';
 import type { SafetyGovernor } from './safety-governor.js';
 import { TagAccumulator, TagLayout, type TagStats } from './tag-accumulator.js';
 import { decideTag, type TagCriterion } from './tag-criteria.js';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SeededRandom } from '../../src/closedloop/prng.js';
+import { SeededRandom } from '../../src/core/random.js';
 import { TrainHistory, maxOnTimeInWindowNs, maxPulsesInWindow } from '../../src/closedloop/train-history.js';
 
 interface Train {

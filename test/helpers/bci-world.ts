@@ -1,4 +1,4 @@
-import { SeededRandom } from '../../src/closedloop/prng.js';
+import { SeededRandom } from '../../src/core/random.js';
 
 /**
  * Synthetic BCI data with a known relationship: a 2-D hand moving with smooth random velocity

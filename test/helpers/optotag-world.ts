@@ -1,5 +1,5 @@
 import type { SnippetBatch } from '../../src/core/spikes.js';
-import { SeededRandom } from '../../src/closedloop/prng.js';
+import { SeededRandom } from '../../src/core/random.js';
 
 /**
  * A small seeded ground-truth world for optotagging tests: units firing as Poisson processes with a

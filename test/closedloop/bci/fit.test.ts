@@ -4,7 +4,7 @@ import { BciOutput } from '../../../src/closedloop/bci/bci-output.js';
 import { validateDecoder, type LinearDecoderFile } from '../../../src/closedloop/bci/decoder-format.js';
 import { binData, decodeBins, fitDecoder, fitLinear, interpolate, rSquared, type BinnedData } from '../../../src/closedloop/bci/fit.js';
 import { cholesky, choleskySolve, invertSpd } from '../../../src/closedloop/bci/matrix.js';
-import { SeededRandom } from '../../../src/closedloop/prng.js';
+import { SeededRandom } from '../../../src/core/random.js';
 import { isOptoloopError } from '../../../src/core/errors.js';
 import { allocateSpikeBatch } from '../../../src/core/spikes.js';
 import { makeBciWorld } from '../../helpers/bci-world.js';
