@@ -105,8 +105,9 @@ export class PtyPair {
             this.pid = Number(pid[1]);
             stderr = stderr.replace(pid[0], '').trimStart();
           }
-          // socat logs this once both addresses (and so both links) are open.
-          if (/starting data transfer loop/.test(stderr) && isLink(this.hostPath) && isLink(this.devicePath)) {
+          // socat logs this once both addresses (and so both links) are open; the shell's pid line
+          // may come after it on a loaded machine, and socatPid must be known on return.
+          if (this.pid !== null && /starting data transfer loop/.test(stderr) && isLink(this.hostPath) && isLink(this.devicePath)) {
             clearTimeout(guard);
             child.removeAllListeners('exit');
             child.removeAllListeners('error');
