@@ -39,7 +39,9 @@ test('the Python example in docs/bus.md receives units and status and presses th
     assert.match(lines[0], /^welcome operator \[[123], [123], [123]\]$/);
     assert.ok(lines.includes('status estop False source buffer 0.12'), out);
     const firstUnit = daemon.units[0];
-    assert.ok(lines.includes(`unit 0 ${firstUnit.classification?.label ?? '?'} ${Math.round(firstUnit.firingRateHz * 10) / 10}`), out);
+    // Python prints round(x, 1) as a float: 24.0 where JavaScript would print 24.
+    const rateText = (Math.round(firstUnit.firingRateHz * 10) / 10).toFixed(1);
+    assert.ok(lines.includes(`unit 0 ${firstUnit.classification?.label ?? '?'} ${rateText}`), out);
     assert.is(lines[lines.length - 1], 'command True engaged: all outputs off');
     assert.equal(daemon.commands.map((c) => c.command), [{ kind: 'estop' }]);
     await bus.server.close();

@@ -7,6 +7,7 @@ import type { DaemonCommand } from '../../src/core/commands.js';
 import { isOptoloopError } from '../../src/core/errors.js';
 import type { PulseTrainSpec, StimulusCause } from '../../src/core/stimulus-sink.js';
 import { FakeLightSink, maxOnTimeInAnyWindowNs, maxOnsetsInAnyWindow } from '../helpers/fake-light-sink.js';
+import { seededRandom } from '../helpers/seeded.js';
 
 const MS = 1e6;
 const cause = (reason: string): StimulusCause => ({ reason, streamId: 's', sampleIndex: 0, sourceReceiveTimeNs: 0 });
@@ -163,17 +164,6 @@ test('trigger(): all or nothing across the mask; unprogrammed outputs and bad ma
 
 // ── property test: seeded random commands from every origin ────────────────────────────────────
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomTrain(rand: () => number): PulseTrainSpec {
   const nasty = rand();
   if (nasty < 0.05) return { pulseWidthMs: NaN, pulseIntervalMs: 1, pulseCount: 1, delayMs: 0, level: 1 };
@@ -210,7 +200,7 @@ test('property: no rule, bus command, config or optotag request gets light past 
   const origins = ['rule:pv-burst', 'bus:dashboard', 'config', 'optotag', 'manual'];
   for (let seed = 1; seed <= 8; seed++) {
     const limits = limitSets[seed % limitSets.length];
-    const rand = mulberry32(seed);
+    const rand = seededRandom(seed);
     const { governor, sink, clock } = await setup(limits);
     const full = governor.limitsOf(0);
     let accepted = 0;
@@ -272,7 +262,7 @@ test('estop halts every output within the block it is engaged in, and refuses ev
   const blockNs = 1 * MS; // a 1 ms block: the pipeline's unit of work
   await governor.program(0, train({ pulseWidthMs: 500 }));
   await governor.program(1, train({ pulseWidthMs: 2, pulseIntervalMs: 25, pulseCount: 400 }));
-  const rand = mulberry32(7);
+  const rand = seededRandom(7);
   let estopNs = NaN;
   let acceptedAfter = 0;
   for (let block = 0; block < 3000; block++) {

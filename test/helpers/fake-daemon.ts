@@ -9,18 +9,7 @@ import { allocateSpikeBatch, type SpikeBatch } from '../../src/core/spikes.js';
 import type { DaemonStatus } from '../../src/core/status.js';
 import type { UnitSummary } from '../../src/core/units.js';
 import type { BusServer } from '../../src/bus/server.js';
-
-/** mulberry32: small, seeded, good enough for synthetic data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './seeded.js';
 
 const CLASSES = ['PV', 'SST', 'VIP', 'pyramidal'];
 

@@ -1,13 +1,9 @@
-/** A small seeded generator (mulberry32) for reproducible test data. */
+import { SeededRandom } from '../../src/core/random.js';
+
+/** Uniform numbers in [0, 1) for reproducible test data: the project's generator behind a function. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** Int16 samples spanning the whole range, including both extremes. */

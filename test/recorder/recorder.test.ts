@@ -13,7 +13,7 @@ import { recorderConfigSchema, type RecorderConfig } from '../../src/recorder/co
 import { Recorder, type RecorderCounters } from '../../src/recorder/recorder.js';
 import * as s from '../../src/config/schema.js';
 import { artifactDir } from '../helpers/paths.js';
-import { seededRandom } from '../helpers/fake-daemon.js';
+import { seededRandom } from '../helpers/seeded.js';
 import { runSystemPythonFixture } from '../helpers/system-python.js';
 
 interface NeoRecording {
