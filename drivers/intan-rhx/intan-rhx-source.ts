@@ -11,8 +11,7 @@ import type { IntanRhxSourceConfig } from './intan-rhx-config.js';
 import { RHX_BAND_PARAMETER, planRhxChannels, type RhxChannelPlan } from './rhx-channel-plan.js';
 import { RhxCommandClient } from './rhx-command-client.js';
 import { RHX_AMPLIFIER_UV_PER_COUNT, RHX_FRAMES_PER_BLOCK, RhxWaveformParser } from './rhx-waveform-parser.js';
-import { type Timers, systemTimers } from '../binding/timers.js';
-import { delay } from '../tcp-common/delay.js';
+import { type Timers, delay, systemTimers } from '../binding/timers.js';
 
 export interface IntanRhxSourceDeps {
   readonly binding?: Binding<TcpOpenOptions>;

@@ -11,8 +11,7 @@ import { AdaptivePollPacer } from './poll-pacer.js';
 import { parseAcqChans, planFetch, type FetchPlan } from './spikeglx-channels.js';
 import { FETCH_TOO_LATE, SpikeglxClient } from './spikeglx-client.js';
 import type { SpikeglxRemoteSourceConfig } from './spikeglx-remote-config.js';
-import { type Timers, systemTimers } from '../binding/timers.js';
-import { delay } from '../tcp-common/delay.js';
+import { type Timers, delay, systemTimers } from '../binding/timers.js';
 
 export interface SpikeglxRemoteSourceDeps {
   readonly binding?: Binding<TcpOpenOptions>;

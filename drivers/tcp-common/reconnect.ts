@@ -7,8 +7,7 @@
  */
 import * as s from '../../src/config/schema.js';
 import { backoffDelayMs } from '../binding/backoff.js';
-import { type Timers } from '../binding/timers.js';
-import { delay } from './delay.js';
+import { type Timers, delay } from '../binding/timers.js';
 
 export const reconnectSchema = s.object(
   {

@@ -40,7 +40,7 @@ import type { BciOutput, BusStats, StimulusEvent } from './messages.js';
 import { TokenBucket } from './rate-limit.js';
 import { busTypes, type BusTypes } from './schema.js';
 import { SpikeAccumulator } from './spike-accumulator.js';
-import { systemTimers, type Timers } from './timers.js';
+import { housekeepingTimers, type TimerHandle, type Timers } from '../core/timers.js';
 import { DATA_TOPICS, FLAG_DROPPABLE, HEADER_BYTES, PROTOCOL_VERSION, Topic, checkHeader, isDataTopicId, readTopic, type DataTopicName } from './wire.js';
 
 /** The URL path of the WebSocket endpoint; everything else on the port is plain HTTP. */
@@ -100,7 +100,7 @@ class Connection {
   controlSequence = 0;
   lastRateErrorNs = Number.NEGATIVE_INFINITY;
   rateRefused = 0;
-  helloTimer: unknown = null;
+  helloTimer: TimerHandle | null = null;
   closing = false;
 
   constructor(
@@ -132,7 +132,7 @@ export class BusServer {
   private readonly bciNamesSent = new Map<string, { key: string; atNs: number }>();
   private readonly http: Server;
   private readonly wss: WebSocketServer;
-  private intervals: unknown[] = [];
+  private intervals: TimerHandle[] = [];
   private nextClientId = 1;
   private messagesSent = 0;
   private messagesDropped = 0;
@@ -142,7 +142,7 @@ export class BusServer {
     this.config = options.config;
     this.types = busTypes();
     this.clock = options.clock ?? systemClock;
-    this.timers = options.timers ?? systemTimers;
+    this.timers = options.timers ?? housekeepingTimers;
     this.auth = new TokenAuthenticator(this.config.tokens);
     this.spikes = new SpikeAccumulator(this.config.spikeCapacity);
     const handler = options.httpHandler;
@@ -203,10 +203,10 @@ export class BusServer {
 
   /** Stops listening, closes every client (1001 going away) and stops the timers. */
   async close(): Promise<void> {
-    for (const handle of this.intervals) this.timers.clear(handle);
+    for (const handle of this.intervals) this.timers.clearTimeout(handle);
     this.intervals = [];
     for (const c of this.connections) {
-      this.timers.clear(c.helloTimer);
+      this.timers.clearTimeout(c.helloTimer);
       c.socket.close(1001, 'server shutting down');
     }
     await new Promise<void>((resolve) => {
@@ -362,7 +362,7 @@ export class BusServer {
 
   private onClose(c: Connection): void {
     if (!this.connections.delete(c)) return;
-    this.timers.clear(c.helloTimer);
+    this.timers.clearTimeout(c.helloTimer);
     this.setSubscriptions(c, 0);
     this.log('info', `bus: client ${c.id} (${c.clientName || c.remote}) disconnected`);
   }
@@ -451,7 +451,7 @@ export class BusServer {
       this.refuseAndClose(c, { code: 'E_BUS_AUTH', message: token ? 'unknown token' : 'hello without a token' });
       return;
     }
-    this.timers.clear(c.helloTimer);
+    this.timers.clearTimeout(c.helloTimer);
     c.identity = identity;
     c.clientName = String(m.hello.clientName ?? '').slice(0, 128);
     this.log('info', `bus: client ${c.id} (${c.clientName || c.remote}) authenticated as ${identity.tokenName}`);
@@ -568,7 +568,7 @@ export class BusServer {
   private refuseAndClose(c: Connection, refusal: Refusal): void {
     this.sendError(c, refusal, true);
     c.closing = true;
-    this.timers.clear(c.helloTimer);
+    this.timers.clearTimeout(c.helloTimer);
     c.socket.close(CLOSE_POLICY, refusal.code);
   }
 

@@ -20,7 +20,7 @@ import type { SampleBlock } from '../core/sample-block.js';
 import type { StreamInfo } from '../core/sample-source.js';
 import type { SnippetBatch, SpikeBatch } from '../core/spikes.js';
 import { BlockEncoder } from '../io/block-encoder.js';
-import { systemTimers, type Timers } from '../bus/timers.js';
+import { housekeepingTimers, type TimerHandle, type Timers } from '../core/timers.js';
 import type { RecorderConfig } from './config.js';
 import type { EventsMessage, FromWorker, OpenMessage, SamplesMessage, ToWorker } from './protocol.js';
 
@@ -122,7 +122,7 @@ export class Recorder {
   private readonly free: Chunk[] = [];
   private current: Chunk | null = null;
   private inFlight = 0;
-  private flushTimer: unknown = null;
+  private flushTimer: TimerHandle | null = null;
   private newestSampleIndex = 0;
   private failure: OptoloopError | null = null;
   private closedPromise: Promise<void> | null = null;
@@ -145,7 +145,7 @@ export class Recorder {
     private readonly config: RecorderConfig,
     private readonly deps: RecorderDeps = {},
   ) {
-    this.timers = deps.timers ?? systemTimers;
+    this.timers = deps.timers ?? housekeepingTimers;
   }
 
   get recording(): boolean {
@@ -387,7 +387,7 @@ export class Recorder {
   async stop(): Promise<void> {
     if (!this.worker) return;
     if (this.closedPromise) return this.closedPromise;
-    this.timers.clear(this.flushTimer);
+    this.timers.clearTimeout(this.flushTimer);
     this.flush(true);
     this.closedPromise = new Promise<void>((resolve) => (this.resolveClosed = resolve));
     if (this.failure) this.resolveClosed!();

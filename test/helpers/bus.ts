@@ -9,7 +9,7 @@ import { busConfig, type BusConfig } from '../../src/bus/config.js';
 import { FrameEncoder } from '../../src/bus/frame-encoder.js';
 import { busTypes } from '../../src/bus/schema.js';
 import { BusServer } from '../../src/bus/server.js';
-import { ManualTimers } from '../../src/bus/timers.js';
+import { ManualTimers } from '../../src/core/timers.js';
 import { HEADER_BYTES, Topic, checkHeader, readHeader } from '../../src/bus/wire.js';
 
 export const READ_TOKEN = 'read-token-0123456789abcdef';

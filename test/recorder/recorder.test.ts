@@ -7,7 +7,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import type { Int16SampleBlock } from '../../src/core/sample-block.js';
 import type { StreamInfo } from '../../src/core/sample-source.js';
 import { allocateSpikeBatch, type SnippetBatch } from '../../src/core/spikes.js';
-import { ManualTimers } from '../../src/bus/timers.js';
+import { ManualTimers } from '../../src/core/timers.js';
 import { npyToFloat64, readNpy } from '../../src/io/npy.js';
 import { recorderConfigSchema, type RecorderConfig } from '../../src/recorder/config.js';
 import { Recorder, type RecorderCounters } from '../../src/recorder/recorder.js';
