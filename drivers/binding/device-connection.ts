@@ -22,6 +22,7 @@ import type { DeviceStatus } from '../../src/core/status.js';
 import { backoffDelayMs, defaultReconnectBackoff, validateBackoff, type BackoffOptions } from './backoff.js';
 import { deviceDisconnected, isReadCancelled, type BindingPort } from './binding.js';
 import { systemTimers, type TimerHandle, type Timers } from './timers.js';
+import { Watchdog } from './watchdog.js';
 
 /** A protocol decoder fed by the read loop. */
 export interface ByteParser {
@@ -135,8 +136,7 @@ export class DeviceConnection {
   private lossListeners: Array<(error: OptoloopError) => void> = [];
 
   private expecting = false;
-  private lastByteNs = 0;
-  private silenceTimer: TimerHandle | null = null;
+  private readonly silence: Watchdog;
   private silenceReported = false;
 
   private readonly writeQueue: QueuedWrite[] = [];
@@ -162,6 +162,7 @@ export class DeviceConnection {
       throw new OptoloopError('E_OPTIONS_INVALID', `${this.stage}: silenceTimeoutMs expects a positive number or null, got ${silence}`, { stage: this.stage });
     }
     this.silenceTimeoutMs = silence;
+    this.silence = new Watchdog(this.timers);
   }
 
   get state(): ConnectionState {
@@ -261,7 +262,7 @@ export class DeviceConnection {
     this.expecting = expecting;
     this.silenceReported = false;
     if (expecting) {
-      this.lastByteNs = this.timers.clock.nowNs();
+      this.silence.kick();
       this.armSilence();
     } else {
       this.disarmSilence();
@@ -342,9 +343,7 @@ export class DeviceConnection {
       }
     }
     if (generation !== this.generation || this.closing) throw this.lostDuringOpen(port);
-    const now = this.timers.clock.nowNs();
-    this.connectedAtNs = now;
-    this.lastByteNs = now;
+    this.connectedAtNs = this.timers.clock.nowNs();
     if (isReconnect) this.counters.reconnects++;
     this.setState('connected');
     this.armSilence();
@@ -369,7 +368,7 @@ export class DeviceConnection {
       if (generation !== this.generation) return;
       const now = this.timers.clock.nowNs();
       this.counters.bytes += bytesRead;
-      this.lastByteNs = now;
+      this.silence.kick(now);
       try {
         parser.feed(buffer, 0, bytesRead, now);
       } catch (error) {
@@ -475,28 +474,18 @@ export class DeviceConnection {
   }
 
   private armSilence(): void {
-    if (this.silenceTimeoutMs === null || !this.expecting || this.silenceTimer || this.currentState !== 'connected') return;
-    const dueMs = (this.lastByteNs - this.timers.clock.nowNs()) / 1e6 + this.silenceTimeoutMs;
-    this.silenceTimer = this.timers.setTimeout(this.checkSilence, Math.max(0, dueMs));
+    if (this.silenceTimeoutMs === null || !this.expecting || this.silence.armed || this.currentState !== 'connected') return;
+    this.silence.arm(this.silenceTimeoutMs, this.onSilence);
   }
 
   private disarmSilence(): void {
-    if (this.silenceTimer) {
-      this.timers.clearTimeout(this.silenceTimer);
-      this.silenceTimer = null;
-    }
+    this.silence.disarm();
   }
 
-  /** Bound once: runs when the watchdog comes due, re-arms itself if bytes came meanwhile. */
-  private readonly checkSilence = (): void => {
-    this.silenceTimer = null;
+  /** Bound once: the watchdog saw no byte for silenceTimeoutMs while data was expected. */
+  private readonly onSilence = (silentMs: number): void => {
     const timeoutMs = this.silenceTimeoutMs;
     if (timeoutMs === null || !this.expecting || this.currentState !== 'connected' || !this.port) return;
-    const silentMs = (this.timers.clock.nowNs() - this.lastByteNs) / 1e6;
-    if (silentMs < timeoutMs) {
-      this.armSilence();
-      return;
-    }
     const error = new OptoloopError(
       'E_DEVICE_TIMEOUT',
       `${this.name}: no data from ${this.port.path} for ${Math.round(silentMs)} ms while streaming (timeout ${timeoutMs} ms)`,

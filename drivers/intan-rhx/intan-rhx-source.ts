@@ -6,7 +6,7 @@ import { isReadCancelled, type Binding, type BindingPort } from '../binding/bind
 import { TcpBinding, tcpPath, type TcpOpenOptions } from '../binding/tcp-binding.js';
 import { DeviceCountTracker } from '../tcp-common/device-count-tracker.js';
 import { NetworkSampleSource } from '../tcp-common/network-source.js';
-import { Watchdog } from '../tcp-common/watchdog.js';
+import { Watchdog } from '../binding/watchdog.js';
 import type { IntanRhxSourceConfig } from './intan-rhx-config.js';
 import { RHX_BAND_PARAMETER, planRhxChannels, type RhxChannelPlan } from './rhx-channel-plan.js';
 import { RhxCommandClient } from './rhx-command-client.js';

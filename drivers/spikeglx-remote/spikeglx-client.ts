@@ -2,7 +2,7 @@ import { OptoloopError } from '../../src/core/errors.js';
 import type { BindingPort } from '../binding/binding.js';
 import { PortReader } from '../tcp-common/port-reader.js';
 import type { Timers } from '../binding/timers.js';
-import { Watchdog } from '../tcp-common/watchdog.js';
+import { Watchdog } from '../binding/watchdog.js';
 
 
 const STAGE = 'drivers/spikeglx-remote';

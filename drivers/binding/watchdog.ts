@@ -1,16 +1,16 @@
-import type { Timers, TimerHandle } from '../binding/timers.js';
-
+import type { TimerHandle, Timers } from './timers.js';
 
 /**
- * Fires once when nothing has kicked it for `timeoutMs`. Kicking only stores a time (no timer is
- * created or cleared per kick), so it can sit on a per-read path: the one timer re-arms itself for
- * the remaining time when it wakes early.
+ * Fires once when nothing has kicked it for `timeoutMs`: a device fallen silent while streaming
+ * (DeviceConnection, the Intan RHX session), a reply that does not come (SpikeGLX). Kicking only
+ * stores a time (no timer is created or cleared per kick), so it can sit on a per-read path: the
+ * one timer re-arms itself for the remaining time when it wakes early.
  */
 export class Watchdog {
   private handle: TimerHandle | null = null;
   private lastKickNs = 0;
   private timeoutMs = 0;
-  private onExpire: (() => void) | null = null;
+  private onExpire: ((idleMs: number) => void) | null = null;
   private readonly wake = (): void => this.check();
 
   constructor(private readonly timers: Timers) {}
@@ -19,7 +19,8 @@ export class Watchdog {
     return this.onExpire !== null;
   }
 
-  arm(timeoutMs: number, onExpire: () => void): void {
+  /** Starts watching from now; `onExpire` gets the time since the last kick. */
+  arm(timeoutMs: number, onExpire: (idleMs: number) => void): void {
     this.disarm();
     this.timeoutMs = timeoutMs;
     this.onExpire = onExpire;
@@ -27,8 +28,9 @@ export class Watchdog {
     this.handle = this.timers.setTimeout(this.wake, timeoutMs);
   }
 
-  kick(): void {
-    this.lastKickNs = this.timers.clock.nowNs();
+  /** Something arrived (at `nowNs`, when the caller has already read the clock). */
+  kick(nowNs: number = this.timers.clock.nowNs()): void {
+    this.lastKickNs = nowNs;
   }
 
   disarm(): void {
@@ -44,7 +46,7 @@ export class Watchdog {
     const idleMs = (this.timers.clock.nowNs() - this.lastKickNs) / 1e6;
     if (idleMs >= this.timeoutMs) {
       this.onExpire = null;
-      expire();
+      expire(idleMs);
     } else {
       this.handle = this.timers.setTimeout(this.wake, this.timeoutMs - idleMs);
     }
