@@ -1,3 +1,12 @@
+/**
+ * Why the TCP sources have their own supervisor instead of running on DeviceConnection
+ * (drivers/binding), which the serial drivers share: DeviceConnection supervises one port
+ * with a push read loop feeding a parser. An Intan RHX session is two sockets (commands and
+ * waveforms) that must be lost and rebuilt together, and the waveform server only listens again
+ * after a command on the other socket; SpikeGLX is request/reply with pull reads paced by the
+ * host. What the two families do share is shared: the backoff schedule (binding/backoff.ts), the
+ * silence watchdog (binding/watchdog.ts), timers and delay() (src/core/timers.ts).
+ */
 import { Observable, Subject } from 'rxjs';
 import { OptoloopError, isOptoloopError } from '../../src/core/errors.js';
 import type { SampleBlock } from '../../src/core/sample-block.js';
@@ -5,7 +14,6 @@ import { createSourceCounters, type SampleSource, type SourceState, type StreamI
 import type { DeviceStatus } from '../../src/core/status.js';
 import { Reconnector, type ReconnectPolicy } from './reconnect.js';
 import type { Timers } from '../binding/timers.js';
-
 
 /** What a network source knows about its link, beyond the stream counters. Counters only grow. */
 export interface LinkStats {
