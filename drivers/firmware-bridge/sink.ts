@@ -7,6 +7,7 @@ import type { Binding } from '../binding/binding.js';
 import { DeviceConnection } from '../binding/device-connection.js';
 import { SerialBinding, type SerialOpenOptions } from '../binding/serial-binding.js';
 import { systemTimers, type Timers } from '../binding/timers.js';
+import { SinkAcks, asDeviceError } from '../sink-common/sink-acks.js';
 import { BridgeClient, type RequestOutcome } from './client.js';
 import {
   readHello,
@@ -64,12 +65,12 @@ export class FirmwareBridgeSink implements StimulusSink {
   private readonly timers: Timers;
   private readonly protocol: BridgeClient;
   private readonly connection: DeviceConnection;
-  private readonly ackSubject = new Subject<StimulusAck>();
+  private readonly acks: SinkAcks;
   private readonly errorSubject = new Subject<OptoloopError>();
   private readonly connectionSubject = new Subject<BridgeConnectionEvent>();
   private readonly trainDoneSubject = new Subject<TrainDoneEvent>();
   private readonly warningSubject = new Subject<string>();
-  readonly acks$: Observable<StimulusAck> = this.ackSubject.asObservable();
+  readonly acks$: Observable<StimulusAck>;
   /** Every failure the sink could not hand to a caller: a lost port, an unattributed device error. */
   readonly errors$: Observable<OptoloopError> = this.errorSubject.asObservable();
   readonly connection$: Observable<BridgeConnectionEvent> = this.connectionSubject.asObservable();
@@ -80,7 +81,6 @@ export class FirmwareBridgeSink implements StimulusSink {
   private helloReply: HelloReply | null = null;
   private sinkInfo: SinkInfo | null = null;
   private readonly programs = new Map<number, TrainUs>();
-  private nextRequestId = 1;
   private lastError: OptoloopError | null = null;
   private reconnectAttempt = 0;
   private reconnectCount = 0;
@@ -90,6 +90,8 @@ export class FirmwareBridgeSink implements StimulusSink {
     this.config = validateOptions(firmwareBridgeSinkSchema, { kind: 'firmware-bridge', ...config }, STAGE);
     this.binding = deps.binding ?? new SerialBinding();
     this.timers = deps.timers ?? systemTimers;
+    this.acks = new SinkAcks(this.timers.clock, (error) => asDeviceError(this.config.path, STAGE, error));
+    this.acks$ = this.acks.acks$;
     const c = this.config;
     this.protocol = new BridgeClient({ device: c.path, requestTimeoutMs: c.requestTimeoutMs, timers: this.timers, firstSeq: deps.firstSeq });
     this.protocol.events$.subscribe((event) => this.trainDoneSubject.next(event));
@@ -151,20 +153,20 @@ export class FirmwareBridgeSink implements StimulusSink {
   async program(output: number, train: PulseTrainSpec): Promise<StimulusAck> {
     const client = this.requireClient('program');
     const trainUs = toTrainUs(output, train);
-    const requestId = this.nextRequestId++;
+    const requestId = this.acks.nextRequestId();
     const outcome = await this.exchange(client, Op.PROGRAM, (w) => w.program(output, trainUs), (r) => {
       requireLength('PROGRAM', r, this.config.path);
       return r.u64(1);
     });
     const ack = this.ackFrom(requestId, 'program', 1 << output, outcome, null);
     if (ack.ok) this.programs.set(output, trainUs);
-    this.ackSubject.next(ack);
+    this.acks.publish(ack);
     if (!ack.ok) throw outcome.error;
     return ack;
   }
 
   trigger(outputMask: number, cause: StimulusCause): number {
-    const requestId = this.nextRequestId++;
+    const requestId = this.acks.nextRequestId();
     if (this.sinkState !== 'opened' || !this.connection.isConnected) {
       const error =
         this.sinkState === 'opened'
@@ -180,7 +182,7 @@ export class FirmwareBridgeSink implements StimulusSink {
         (outcome) => {
           let deviceTimeUs: number | null = null;
           if (outcome.kind === 'reply') deviceTimeUs = outcome.reader.length >= 10 ? outcome.reader.u64(2) : null;
-          this.ackSubject.next(this.ackFrom(requestId, 'trigger', outputMask, outcome, cause, deviceTimeUs));
+          this.acks.publish(this.ackFrom(requestId, 'trigger', outputMask, outcome, cause, deviceTimeUs));
         },
       );
     } catch (error) {
@@ -191,7 +193,7 @@ export class FirmwareBridgeSink implements StimulusSink {
 
   async abort(): Promise<StimulusAck> {
     const client = this.requireClient('abort');
-    const requestId = this.nextRequestId++;
+    const requestId = this.acks.nextRequestId();
     let stopped = 0;
     const outcome = await this.exchange(client, Op.ABORT, null, (r) => {
       requireLength('ABORT', r, this.config.path);
@@ -199,7 +201,7 @@ export class FirmwareBridgeSink implements StimulusSink {
       return r.u64(2);
     });
     const ack = this.ackFrom(requestId, 'abort', stopped, outcome, null);
-    this.ackSubject.next(ack);
+    this.acks.publish(ack);
     if (!ack.ok) throw outcome.error;
     return ack;
   }
@@ -254,7 +256,7 @@ export class FirmwareBridgeSink implements StimulusSink {
     this.sinkState = 'closed';
     await this.connection.close();
     this.protocol.close();
-    this.ackSubject.complete();
+    this.acks.complete();
     this.errorSubject.complete();
     this.connectionSubject.complete();
     this.trainDoneSubject.complete();
@@ -362,30 +364,15 @@ export class FirmwareBridgeSink implements StimulusSink {
     cause: StimulusCause | null,
     deviceTimeUs: number | null = outcome.deviceTimeUs ?? null,
   ): StimulusAck {
-    const ok = outcome.kind === 'reply';
     const hostAckTimeNs = outcome.kind === 'failed' ? this.timers.clock.nowNs() : outcome.receiveTimeNs;
-    const error = outcome.kind === 'reply' ? null : { code: outcome.error.code, message: outcome.error.message };
-    if (!ok) this.lastError = outcome.error;
-    return {
-      requestId,
-      kind,
-      outputMask,
-      ok,
-      deviceTimeUs: ok ? deviceTimeUs : null,
-      hostWriteTimeNs: outcome.hostWriteTimeNs || hostAckTimeNs,
-      hostAckTimeNs,
-      cause,
-      error,
-    };
+    if (outcome.kind !== 'reply') this.lastError = outcome.error;
+    const error = outcome.kind === 'reply' ? null : outcome.error;
+    return this.acks.ack(requestId, kind, outputMask, outcome.hostWriteTimeNs || hostAckTimeNs, hostAckTimeNs, cause, error, error ? null : deviceTimeUs);
   }
 
   private failLater(requestId: number, kind: StimulusAckKind, outputMask: number, cause: StimulusCause | null, error: OptoloopError): void {
     this.lastError = error;
-    // The caller learns the request id from the return value first, then the outcome.
-    queueMicrotask(() => {
-      const now = this.timers.clock.nowNs();
-      this.ackSubject.next({ requestId, kind, outputMask, ok: false, deviceTimeUs: null, hostWriteTimeNs: now, hostAckTimeNs: now, cause, error: { code: error.code, message: error.message } });
-    });
+    this.acks.failLater(requestId, kind, outputMask, cause, error);
   }
 }
 

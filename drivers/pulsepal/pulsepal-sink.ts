@@ -14,15 +14,16 @@
  * - A confirmation missing for `ackTimeoutMs` is E_DEVICE_TIMEOUT and the link is reopened (the
  *   device is hung or the byte stream is out of step; a fresh handshake and program resynchronise).
  */
-import { Observable, Subject } from 'rxjs';
-import { OptoloopError, isOptoloopError } from '../../src/core/errors.js';
+import type { Observable } from 'rxjs';
+import { OptoloopError } from '../../src/core/errors.js';
 import type { DeviceStatus } from '../../src/core/status.js';
-import type { PulseTrainSpec, SinkInfo, SinkState, StimulusAck, StimulusAckKind, StimulusCause, StimulusSink } from '../../src/core/stimulus-sink.js';
+import type { PulseTrainSpec, SinkInfo, SinkState, StimulusAck, StimulusCause, StimulusSink } from '../../src/core/stimulus-sink.js';
 import type { BindingPort } from '../binding/binding.js';
 import { reconnectOptions } from '../binding/config.js';
 import { DeviceConnection, createLinkCounters, type ConnectionEvent } from '../binding/device-connection.js';
 import { SerialBinding } from '../binding/serial-binding.js';
 import { systemTimers, type TimerHandle, type Timers } from '../binding/timers.js';
+import { SinkAcks, asDeviceError, checkOutputMask, sinkStateError } from '../sink-common/sink-acks.js';
 import type { PulsePalSinkConfig } from './config.js';
 import {
   MIN_V2_FIRMWARE,
@@ -76,7 +77,7 @@ export class PulsePalSink implements StimulusSink {
   readonly acks$: Observable<StimulusAck>;
   readonly connection: DeviceConnection;
 
-  private readonly acks = new Subject<StimulusAck>();
+  private readonly acks: SinkAcks;
   private readonly config: PulsePalSinkConfig;
   private readonly timers: Timers;
   private readonly parser: PulsePalReplyParser;
@@ -87,7 +88,6 @@ export class PulsePalSink implements StimulusSink {
   private readonly mirror: DeviceProgram;
   /** Outputs given a train by `program()`: only these may be triggered. */
   private programmedMask = 0;
-  private nextRequestId = 1;
   private pendingAcks: PendingAck[] = [];
   private pendingHandshake: PendingHandshake | null = null;
 
@@ -95,7 +95,8 @@ export class PulsePalSink implements StimulusSink {
     this.name = options.name;
     this.config = options.config;
     this.timers = options.timers ?? systemTimers;
-    this.acks$ = this.acks.asObservable();
+    this.acks = new SinkAcks(this.timers.clock, (error) => this.asError(error));
+    this.acks$ = this.acks.acks$;
     this.mirror = {
       channels: Array.from({ length: OUTPUT_COUNT }, silentChannel),
       triggerLinks: [
@@ -173,7 +174,7 @@ export class PulsePalSink implements StimulusSink {
       throw new OptoloopError('E_OPTIONS_INVALID', `${this.name}: output must be an integer 0…${OUTPUT_COUNT - 1}, got ${output}`, { stage: STAGE });
     }
     const params = trainToChannelParams(train, this.config.fullScaleVolts[output]);
-    const requestId = this.nextRequestId++;
+    const requestId = this.acks.nextRequestId();
     const mask = 1 << output;
     try {
       let times = { writeNs: this.timers.clock.nowNs(), ackNs: this.timers.clock.nowNs() };
@@ -190,9 +191,9 @@ export class PulsePalSink implements StimulusSink {
       }
       this.mirror.channels[output] = params;
       this.programmedMask |= mask;
-      return this.publish(this.ack(requestId, 'program', mask, times.writeNs, times.ackNs, null, null));
+      return this.acks.publish(this.acks.ack(requestId, 'program', mask, times.writeNs, times.ackNs, null, null));
     } catch (error) {
-      return this.publish(this.failure(requestId, 'program', mask, null, error));
+      return this.acks.publish(this.acks.failure(requestId, 'program', mask, null, error));
     }
   }
 
@@ -202,26 +203,22 @@ export class PulsePalSink implements StimulusSink {
    */
   trigger(outputMask: number, cause: StimulusCause): number {
     if (this.sinkState !== 'opened') throw this.stateError('trigger');
-    if (!Number.isInteger(outputMask) || outputMask < 1 || outputMask >= 1 << OUTPUT_COUNT) {
-      throw new OptoloopError('E_OPTIONS_INVALID', `${this.name}: outputMask must have bits among the ${OUTPUT_COUNT} outputs, got ${outputMask}`, {
-        stage: STAGE,
-      });
-    }
-    const requestId = this.nextRequestId++;
+    checkOutputMask(this.name, STAGE, outputMask, OUTPUT_COUNT);
+    const requestId = this.acks.nextRequestId();
     const unprogrammed = outputMask & ~this.programmedMask;
     if (unprogrammed !== 0) {
       const error = new OptoloopError('E_SINK_STATE', `${this.name}: output ${Math.log2(unprogrammed & -unprogrammed)} has no pulse train programmed; nothing was triggered`, {
         stage: STAGE,
       });
-      queueMicrotask(() => this.publish(this.failure(requestId, 'trigger', outputMask, cause, error)));
+      this.acks.failLater(requestId, 'trigger', outputMask, cause, error);
       return requestId;
     }
     this.connection.write(encodeTrigger(outputMask)).then(
       () => {
         const nowNs = this.timers.clock.nowNs();
-        this.publish(this.ack(requestId, 'trigger', outputMask, nowNs, nowNs, cause, null));
+        this.acks.publish(this.acks.ack(requestId, 'trigger', outputMask, nowNs, nowNs, cause, null));
       },
-      (error: unknown) => this.publish(this.failure(requestId, 'trigger', outputMask, cause, error)),
+      (error: unknown) => this.acks.publish(this.acks.failure(requestId, 'trigger', outputMask, cause, error)),
     );
     return requestId;
   }
@@ -229,14 +226,14 @@ export class PulsePalSink implements StimulusSink {
   /** Stops every output now (op 80). */
   async abort(): Promise<StimulusAck> {
     if (this.sinkState !== 'opened') throw this.stateError('abort');
-    const requestId = this.nextRequestId++;
+    const requestId = this.acks.nextRequestId();
     const all = (1 << OUTPUT_COUNT) - 1;
     try {
       await this.connection.write(encodeAbort());
       const nowNs = this.timers.clock.nowNs();
-      return this.publish(this.ack(requestId, 'abort', all, nowNs, nowNs, null, null));
+      return this.acks.publish(this.acks.ack(requestId, 'abort', all, nowNs, nowNs, null, null));
     } catch (error) {
-      return this.publish(this.failure(requestId, 'abort', all, null, error));
+      return this.acks.publish(this.acks.failure(requestId, 'abort', all, null, error));
     }
   }
 
@@ -360,44 +357,11 @@ export class PulsePalSink implements StimulusSink {
     for (const pending of [...this.pendingAcks]) this.settleFailure(pending, error);
   }
 
-  private ack(
-    requestId: number,
-    kind: StimulusAckKind,
-    outputMask: number,
-    hostWriteTimeNs: number,
-    hostAckTimeNs: number,
-    cause: StimulusCause | null,
-    error: OptoloopError | null,
-  ): StimulusAck {
-    return {
-      requestId,
-      kind,
-      outputMask,
-      ok: error === null,
-      deviceTimeUs: null,
-      hostWriteTimeNs,
-      hostAckTimeNs,
-      cause,
-      error: error ? { code: error.code, message: error.message } : null,
-    };
-  }
-
-  private failure(requestId: number, kind: StimulusAckKind, outputMask: number, cause: StimulusCause | null, error: unknown): StimulusAck {
-    const nowNs = this.timers.clock.nowNs();
-    return this.ack(requestId, kind, outputMask, nowNs, nowNs, cause, this.asError(error));
-  }
-
-  private publish(ack: StimulusAck): StimulusAck {
-    this.acks.next(ack);
-    return ack;
-  }
-
   private stateError(action: string): OptoloopError {
-    return new OptoloopError('E_SINK_STATE', `${this.name}: cannot ${action} while the sink is ${this.sinkState}`, { stage: STAGE });
+    return sinkStateError(this.name, STAGE, action, this.sinkState);
   }
 
   private asError(error: unknown): OptoloopError {
-    if (isOptoloopError(error)) return error;
-    return new OptoloopError('E_DEVICE_DISCONNECTED', `${this.name}: ${error instanceof Error ? error.message : String(error)}`, { stage: STAGE, cause: error });
+    return asDeviceError(this.name, STAGE, error);
   }
 }

@@ -21,15 +21,16 @@
  *   E_DEVICE_FAULT and refuse triggers of the outputs concerned; an output at its current limit is
  *   reported (the light is dimmer than asked) but not refused.
  */
-import { Observable, Subject } from 'rxjs';
-import { OptoloopError, isOptoloopError } from '../../src/core/errors.js';
+import type { Observable } from 'rxjs';
+import { OptoloopError } from '../../src/core/errors.js';
 import type { DeviceStatus } from '../../src/core/status.js';
-import type { PulseTrainSpec, SinkInfo, SinkState, StimulusAck, StimulusAckKind, StimulusCause, StimulusSink } from '../../src/core/stimulus-sink.js';
+import type { PulseTrainSpec, SinkInfo, SinkState, StimulusAck, StimulusCause, StimulusSink } from '../../src/core/stimulus-sink.js';
 import type { BindingPort } from '../binding/binding.js';
 import { reconnectOptions } from '../binding/config.js';
 import { DeviceConnection, createLinkCounters, type ConnectionEvent } from '../binding/device-connection.js';
 import { SerialBinding } from '../binding/serial-binding.js';
 import { systemTimers, type TimerHandle, type Timers } from '../binding/timers.js';
+import { SinkAcks, asDeviceError, checkOutputMask, sinkStateError } from '../sink-common/sink-acks.js';
 import type { ThorlabsSinkConfig } from './config.js';
 import { LineParser } from './line-parser.js';
 import { MODE_CODE, OUTPUT_COUNT, blocksOutput, decodeStatus, parseErrorReply, type StatusFault } from './protocol.js';
@@ -94,7 +95,7 @@ export class ThorlabsSink implements StimulusSink {
   statusWord: number | null = null;
   faults: StatusFault[] = [];
 
-  private readonly acks = new Subject<StimulusAck>();
+  private readonly acks: SinkAcks;
   private readonly config: ThorlabsSinkConfig;
   private readonly timers: Timers;
   private sinkState: SinkState = 'closed';
@@ -103,7 +104,6 @@ export class ThorlabsSink implements StimulusSink {
   private readonly setpoints: Array<number | null> = [null, null, null, null];
   private pending: PendingCommand[] = [];
   private readonly runs = new Set<Run>();
-  private nextRequestId = 1;
   private pollTimer: TimerHandle | null = null;
   private polling = false;
 
@@ -111,7 +111,8 @@ export class ThorlabsSink implements StimulusSink {
     this.name = options.name;
     this.config = options.config;
     this.timers = options.timers ?? systemTimers;
-    this.acks$ = this.acks.asObservable();
+    this.acks = new SinkAcks(this.timers.clock, (error) => this.asError(error));
+    this.acks$ = this.acks.acks$;
     const counters = createLinkCounters();
     const config = options.config;
     const openPort = options.openPort ?? (() => new SerialBinding().open({ path: config.port, baudRate: config.baudRate }));
@@ -174,16 +175,16 @@ export class ThorlabsSink implements StimulusSink {
   async program(output: number, train: PulseTrainSpec): Promise<StimulusAck> {
     if (this.sinkState !== 'opened') throw this.stateError('program');
     this.validate(output, train);
-    const requestId = this.nextRequestId++;
+    const requestId = this.acks.nextRequestId();
     const mask = 1 << output;
     try {
       const setpoint = this.setpointFor(output, train.level);
       const reply = await this.send(this.setpointCommand(output, setpoint), false);
       this.setpoints[output] = setpoint;
       this.trains[output] = { ...train };
-      return this.publish(this.ack(requestId, 'program', mask, reply.writeNs, reply.replyNs, null, null));
+      return this.acks.publish(this.acks.ack(requestId, 'program', mask, reply.writeNs, reply.replyNs, null, null));
     } catch (error) {
-      return this.publish(this.failure(requestId, 'program', mask, null, error));
+      return this.acks.publish(this.acks.failure(requestId, 'program', mask, null, error));
     }
   }
 
@@ -193,11 +194,9 @@ export class ThorlabsSink implements StimulusSink {
    */
   trigger(outputMask: number, cause: StimulusCause): number {
     if (this.sinkState !== 'opened') throw this.stateError('trigger');
-    if (!Number.isInteger(outputMask) || outputMask < 1 || outputMask >= 1 << OUTPUT_COUNT) {
-      throw new OptoloopError('E_OPTIONS_INVALID', `${this.name}: outputMask must have bits among the ${OUTPUT_COUNT} outputs, got ${outputMask}`, { stage: STAGE });
-    }
-    const requestId = this.nextRequestId++;
-    const refuse = (error: OptoloopError) => queueMicrotask(() => this.publish(this.failure(requestId, 'trigger', outputMask, cause, error)));
+    checkOutputMask(this.name, STAGE, outputMask, OUTPUT_COUNT);
+    const requestId = this.acks.nextRequestId();
+    const refuse = (error: OptoloopError) => this.acks.failLater(requestId, 'trigger', outputMask, cause, error);
     const outputs: number[] = [];
     for (let o = 0; o < OUTPUT_COUNT; o++) if (outputMask & (1 << o)) outputs.push(o);
     for (const o of outputs) {
@@ -231,13 +230,13 @@ export class ThorlabsSink implements StimulusSink {
   async abort(): Promise<StimulusAck> {
     if (this.sinkState !== 'opened') throw this.stateError('abort');
     this.cancelRuns();
-    const requestId = this.nextRequestId++;
+    const requestId = this.acks.nextRequestId();
     const all = (1 << OUTPUT_COUNT) - 1;
     try {
       const reply = await this.send('o -1 0', false);
-      return this.publish(this.ack(requestId, 'abort', all, reply.writeNs, reply.replyNs, null, null));
+      return this.acks.publish(this.acks.ack(requestId, 'abort', all, reply.writeNs, reply.replyNs, null, null));
     } catch (error) {
-      return this.publish(this.failure(requestId, 'abort', all, null, error));
+      return this.acks.publish(this.acks.failure(requestId, 'abort', all, null, error));
     }
   }
 
@@ -340,9 +339,9 @@ export class ThorlabsSink implements StimulusSink {
     const sent = commands.map((command) => this.send(command, false));
     if (first) {
       Promise.all(sent).then(
-        (replies) => this.publish(this.ack(run.requestId, 'trigger', run.mask, replies[0].writeNs, replies[replies.length - 1].replyNs, run.cause, null)),
+        (replies) => this.acks.publish(this.acks.ack(run.requestId, 'trigger', run.mask, replies[0].writeNs, replies[replies.length - 1].replyNs, run.cause, null)),
         (error: unknown) => {
-          this.publish(this.failure(run.requestId, 'trigger', run.mask, run.cause, error));
+          this.acks.publish(this.acks.failure(run.requestId, 'trigger', run.mask, run.cause, error));
           this.lightsOut(run);
         },
       );
@@ -476,44 +475,11 @@ export class ThorlabsSink implements StimulusSink {
     this.pending = [];
   }
 
-  private ack(
-    requestId: number,
-    kind: StimulusAckKind,
-    outputMask: number,
-    hostWriteTimeNs: number,
-    hostAckTimeNs: number,
-    cause: StimulusCause | null,
-    error: OptoloopError | null,
-  ): StimulusAck {
-    return {
-      requestId,
-      kind,
-      outputMask,
-      ok: error === null,
-      deviceTimeUs: null,
-      hostWriteTimeNs,
-      hostAckTimeNs,
-      cause,
-      error: error ? { code: error.code, message: error.message } : null,
-    };
-  }
-
-  private failure(requestId: number, kind: StimulusAckKind, outputMask: number, cause: StimulusCause | null, error: unknown): StimulusAck {
-    const nowNs = this.timers.clock.nowNs();
-    return this.ack(requestId, kind, outputMask, nowNs, nowNs, cause, this.asError(error));
-  }
-
-  private publish(ack: StimulusAck): StimulusAck {
-    this.acks.next(ack);
-    return ack;
-  }
-
   private stateError(action: string): OptoloopError {
-    return new OptoloopError('E_SINK_STATE', `${this.name}: cannot ${action} while the sink is ${this.sinkState}`, { stage: STAGE });
+    return sinkStateError(this.name, STAGE, action, this.sinkState);
   }
 
   private asError(error: unknown): OptoloopError {
-    if (isOptoloopError(error)) return error;
-    return new OptoloopError('E_DEVICE_DISCONNECTED', `${this.name}: ${error instanceof Error ? error.message : String(error)}`, { stage: STAGE, cause: error });
+    return asDeviceError(this.name, STAGE, error);
   }
 }
