@@ -6,59 +6,29 @@
 import { firstValueFrom, filter } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ConnectionEvent } from '../../../drivers/binding/device-connection.js';
-import { ManualTimers } from '../../../drivers/binding/timers.js';
 import { pulsePalSinkSchema, type PulsePalSinkConfig } from '../../../drivers/pulsepal/config.js';
 import { PulsePalSink } from '../../../drivers/pulsepal/pulsepal-sink.js';
 import { validate } from '../../../src/config/schema.js';
 import type { StimulusAck, StimulusCause } from '../../../src/core/stimulus-sink.js';
-import { PtyPair } from '../../../sim/devices/pty-pair.js';
 import { PulsePalEmulator, type PulsePalEvent } from '../../../sim/devices/pulsepal/emulator.js';
 import { settle, until, waitFor } from '../../helpers/async.js';
+import { sinkRig, type SinkRig } from '../../helpers/sink-rig.js';
 
 const cause: StimulusCause = { reason: 'manual', streamId: null, sampleIndex: null, sourceReceiveTimeNs: null };
 const code = (volts: number) => Math.ceil(((volts + 10) / 20) * 65535);
 const cycles = (ms: number) => Math.round(ms * 20);
 
-interface Rig {
-  pair: PtyPair;
-  emulator: PulsePalEmulator;
-  sink: PulsePalSink;
-  timers: ManualTimers;
-  events: PulsePalEvent[];
-  link: ConnectionEvent[];
-  acks: StimulusAck[];
-  close(): Promise<void>;
-}
+type Rig = SinkRig<PulsePalSink, PulsePalEmulator, PulsePalEvent>;
 
-async function rig(overrides: Partial<PulsePalSinkConfig> = {}, emulatorOptions: { firmwareVersion?: number } = {}): Promise<Rig> {
-  const pair = await PtyPair.create();
-  const emulator = new PulsePalEmulator({ path: pair.devicePath, ...emulatorOptions });
-  await emulator.start();
-  const parsed = validate(pulsePalSinkSchema, { kind: 'pulsepal', port: pair.hostPath, ...overrides });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const timers = new ManualTimers();
-  const sink = new PulsePalSink({ name: 'pp', config: parsed.value, timers, openAttempts: 1, log: { warn: () => {} } });
-  const events: PulsePalEvent[] = [];
-  emulator.events$.subscribe((e) => events.push(e));
-  const link: ConnectionEvent[] = [];
-  sink.events$.subscribe((e) => link.push(e));
-  const acks: StimulusAck[] = [];
-  sink.acks$.subscribe((a) => acks.push(a));
-  return {
-    pair,
-    emulator,
-    sink,
-    timers,
-    events,
-    link,
-    acks,
-    async close() {
-      await sink.close();
-      await emulator.close();
-      await pair.close();
+function rig(overrides: Partial<PulsePalSinkConfig> = {}, emulatorOptions: { firmwareVersion?: number } = {}): Promise<Rig> {
+  return sinkRig(
+    (path) => new PulsePalEmulator({ path, ...emulatorOptions }),
+    (port, timers) => {
+      const parsed = validate(pulsePalSinkSchema, { kind: 'pulsepal', port, ...overrides });
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+      return new PulsePalSink({ name: 'pp', config: parsed.value, timers, openAttempts: 1, log: { warn: () => {} } });
     },
-  };
+  );
 }
 
 const train = { pulseWidthMs: 5, pulseIntervalMs: 50, pulseCount: 10, delayMs: 2, level: 0.5 };

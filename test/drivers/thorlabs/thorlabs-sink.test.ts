@@ -6,59 +6,34 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ConnectionEvent } from '../../../drivers/binding/device-connection.js';
-import { ManualTimers } from '../../../drivers/binding/timers.js';
 import { thorlabsSinkSchema, type ThorlabsSinkConfig } from '../../../drivers/thorlabs/config.js';
 import { ThorlabsSink } from '../../../drivers/thorlabs/thorlabs-sink.js';
 import { validate } from '../../../src/config/schema.js';
 import type { StimulusAck, StimulusCause } from '../../../src/core/stimulus-sink.js';
-import { PtyPair } from '../../../sim/devices/pty-pair.js';
 import { ThorlabsEmulator, type ThorlabsEvent } from '../../../sim/devices/thorlabs/emulator.js';
 import { settle, until, waitFor } from '../../helpers/async.js';
+import { sinkRig, type SinkRig } from '../../helpers/sink-rig.js';
 
 const cause: StimulusCause = { reason: 'manual', streamId: null, sampleIndex: null, sourceReceiveTimeNs: null };
 
-interface Rig {
-  pair: PtyPair;
-  emulator: ThorlabsEmulator;
-  sink: ThorlabsSink;
-  timers: ManualTimers;
-  events: ThorlabsEvent[];
-  link: ConnectionEvent[];
-  acks: StimulusAck[];
+interface Rig extends SinkRig<ThorlabsSink, ThorlabsEmulator, ThorlabsEvent> {
   commands(): string[];
   outputs(): Array<Extract<ThorlabsEvent, { type: 'output' }>>;
-  close(): Promise<void>;
 }
 
 async function rig(overrides: Partial<ThorlabsSinkConfig> = {}): Promise<Rig> {
-  const pair = await PtyPair.create();
-  const emulator = new ThorlabsEmulator({ path: pair.devicePath, seed: 5 });
-  await emulator.start();
-  const parsed = validate(thorlabsSinkSchema, { kind: 'thorlabs', port: pair.hostPath, ...overrides });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const timers = new ManualTimers();
-  const sink = new ThorlabsSink({ name: 'led', config: parsed.value, timers, openAttempts: 1, log: { warn: () => {} } });
-  const events: ThorlabsEvent[] = [];
-  emulator.events$.subscribe((e) => events.push(e));
-  const link: ConnectionEvent[] = [];
-  sink.events$.subscribe((e) => link.push(e));
-  const acks: StimulusAck[] = [];
-  sink.acks$.subscribe((a) => acks.push(a));
-  return {
-    pair,
-    emulator,
-    sink,
-    timers,
-    events,
-    link,
-    acks,
-    commands: () => events.filter((e) => e.type === 'command').map((e) => (e as { line: string }).line),
-    outputs: () => events.filter((e) => e.type === 'output') as Array<Extract<ThorlabsEvent, { type: 'output' }>>,
-    async close() {
-      await sink.close();
-      await emulator.close();
-      await pair.close();
+  const r = await sinkRig<ThorlabsSink, ThorlabsEmulator, ThorlabsEvent>(
+    (path) => new ThorlabsEmulator({ path, seed: 5 }),
+    (port, timers) => {
+      const parsed = validate(thorlabsSinkSchema, { kind: 'thorlabs', port, ...overrides });
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+      return new ThorlabsSink({ name: 'led', config: parsed.value, timers, openAttempts: 1, log: { warn: () => {} } });
     },
+  );
+  return {
+    ...r,
+    commands: () => r.events.filter((e) => e.type === 'command').map((e) => (e as { line: string }).line),
+    outputs: () => r.events.filter((e) => e.type === 'output') as Array<Extract<ThorlabsEvent, { type: 'output' }>>,
   };
 }
 
