@@ -23,6 +23,7 @@ import { reconnectOptions } from '../binding/config.js';
 import { DeviceConnection, createLinkCounters, type ConnectionEvent } from '../binding/device-connection.js';
 import { SerialBinding } from '../binding/serial-binding.js';
 import { systemTimers, type TimerHandle, type Timers } from '../binding/timers.js';
+import { ReplyQueue, type ReplyTimes } from '../sink-common/reply-queue.js';
 import { SinkAcks, asDeviceError, checkOutputMask, sinkStateError } from '../sink-common/sink-acks.js';
 import type { PulsePalSinkConfig } from './config.js';
 import {
@@ -56,15 +57,6 @@ export interface PulsePalSinkOptions {
   readonly log?: { warn(message: string): void };
 }
 
-interface PendingAck {
-  readonly op: number;
-  readonly resolve: (times: { writeNs: number; ackNs: number }) => void;
-  readonly reject: (error: OptoloopError) => void;
-  timer: TimerHandle | null;
-  writeNs: number;
-  settled: boolean;
-}
-
 interface PendingHandshake {
   readonly resolve: (firmwareVersion: number) => void;
   readonly reject: (error: OptoloopError) => void;
@@ -88,7 +80,8 @@ export class PulsePalSink implements StimulusSink {
   private readonly mirror: DeviceProgram;
   /** Outputs given a train by `program()`: only these may be triggered. */
   private programmedMask = 0;
-  private pendingAcks: PendingAck[] = [];
+  /** Ops written whose 0x01 confirmation has not come yet (the value is the op code). */
+  private readonly confirmations: ReplyQueue<number>;
   private pendingHandshake: PendingHandshake | null = null;
 
   constructor(options: PulsePalSinkOptions) {
@@ -97,6 +90,22 @@ export class PulsePalSink implements StimulusSink {
     this.timers = options.timers ?? systemTimers;
     this.acks = new SinkAcks(this.timers.clock, (error) => this.asError(error));
     this.acks$ = this.acks.acks$;
+    this.confirmations = new ReplyQueue<number>({
+      timers: this.timers,
+      reply: (_op, times) => times,
+      write: (bytes) => this.connection.write(bytes),
+      asError: (error) => this.asError(error),
+      timeoutError: (op, timeoutMs) =>
+        new OptoloopError('E_DEVICE_TIMEOUT', `${this.name}: no confirmation (0x01) to op ${op} from ${this.config.port} within ${timeoutMs} ms; reopening the link`, {
+          stage: STAGE,
+          details: { op, timeoutMs },
+        }),
+      // Out of step with the device: a fresh handshake and program put us back in step.
+      onTimeout: (error) => this.connection.drop(error),
+      onAbandoned: () => {
+        this.parser.pendingAcks = Math.max(0, this.parser.pendingAcks - 1);
+      },
+    });
     this.mirror = {
       channels: Array.from({ length: OUTPUT_COUNT }, silentChannel),
       triggerLinks: [
@@ -177,7 +186,7 @@ export class PulsePalSink implements StimulusSink {
     const requestId = this.acks.nextRequestId();
     const mask = 1 << output;
     try {
-      let times = { writeNs: this.timers.clock.nowNs(), ackNs: this.timers.clock.nowNs() };
+      let times: ReplyTimes = { writeNs: this.timers.clock.nowNs(), replyNs: this.timers.clock.nowNs() };
       if (this.config.programMode === 'full') {
         const candidate: DeviceProgram = { ...this.mirror, channels: this.mirror.channels.map((c, i) => (i === output ? params : c)) };
         times = await this.request(encodeProgramAll(candidate), OP_PROGRAM_ALL);
@@ -191,7 +200,7 @@ export class PulsePalSink implements StimulusSink {
       }
       this.mirror.channels[output] = params;
       this.programmedMask |= mask;
-      return this.acks.publish(this.acks.ack(requestId, 'program', mask, times.writeNs, times.ackNs, null, null));
+      return this.acks.publish(this.acks.ack(requestId, 'program', mask, times.writeNs, times.replyNs, null, null));
     } catch (error) {
       return this.acks.publish(this.acks.failure(requestId, 'program', mask, null, error));
     }
@@ -305,56 +314,18 @@ export class PulsePalSink implements StimulusSink {
   }
 
   /** Writes an op that the device confirms with 0x01 and waits for the confirmation. */
-  private request(bytes: Uint8Array, op: number): Promise<{ writeNs: number; ackNs: number }> {
-    return new Promise((resolve, reject) => {
-      const pending: PendingAck = { op, resolve, reject, timer: null, writeNs: 0, settled: false };
-      this.pendingAcks.push(pending);
-      this.parser.pendingAcks++;
-      pending.timer = this.timers.setTimeout(() => this.ackTimedOut(pending), this.config.ackTimeoutMs);
-      this.connection.write(bytes).then(
-        () => {
-          pending.writeNs = this.timers.clock.nowNs();
-        },
-        (error: unknown) => this.settleFailure(pending, this.asError(error)),
-      );
-    });
+  private request(bytes: Uint8Array, op: number): Promise<ReplyTimes> {
+    this.parser.pendingAcks++;
+    return this.confirmations.send(op, bytes, this.config.ackTimeoutMs);
   }
 
   private onAck(timeNs: number): void {
-    const pending = this.pendingAcks.shift();
-    if (!pending) return;
-    pending.settled = true;
-    if (pending.timer) this.timers.clearTimeout(pending.timer);
-    pending.resolve({ writeNs: pending.writeNs || timeNs, ackNs: timeNs });
-  }
-
-  private ackTimedOut(pending: PendingAck): void {
-    pending.timer = null;
-    const error = new OptoloopError(
-      'E_DEVICE_TIMEOUT',
-      `${this.name}: no confirmation (0x01) to op ${pending.op} from ${this.config.port} within ${this.config.ackTimeoutMs} ms; reopening the link`,
-      { stage: STAGE, details: { op: pending.op, timeoutMs: this.config.ackTimeoutMs } },
-    );
-    this.settleFailure(pending, error);
-    // Out of step with the device: a fresh handshake and program put us back in step.
-    this.connection.drop(error);
-  }
-
-  private settleFailure(pending: PendingAck, error: OptoloopError): void {
-    if (pending.settled) return;
-    pending.settled = true;
-    if (pending.timer) this.timers.clearTimeout(pending.timer);
-    const index = this.pendingAcks.indexOf(pending);
-    if (index >= 0) {
-      this.pendingAcks.splice(index, 1);
-      this.parser.pendingAcks = Math.max(0, this.parser.pendingAcks - 1);
-    }
-    pending.reject(error);
+    this.confirmations.resolveHead(timeNs);
   }
 
   private failAllPending(error: OptoloopError): void {
     this.failHandshake(error);
-    for (const pending of [...this.pendingAcks]) this.settleFailure(pending, error);
+    this.confirmations.failAll(error);
   }
 
   private stateError(action: string): OptoloopError {

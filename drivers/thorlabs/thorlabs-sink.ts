@@ -30,6 +30,7 @@ import { reconnectOptions } from '../binding/config.js';
 import { DeviceConnection, createLinkCounters, type ConnectionEvent } from '../binding/device-connection.js';
 import { SerialBinding } from '../binding/serial-binding.js';
 import { systemTimers, type TimerHandle, type Timers } from '../binding/timers.js';
+import { ReplyQueue } from '../sink-common/reply-queue.js';
 import { SinkAcks, asDeviceError, checkOutputMask, sinkStateError } from '../sink-common/sink-acks.js';
 import type { ThorlabsSinkConfig } from './config.js';
 import { LineParser } from './line-parser.js';
@@ -54,15 +55,11 @@ interface Reply {
   readonly replyNs: number;
 }
 
-interface PendingCommand {
+interface Command {
   readonly command: string;
   readonly expectsValue: boolean;
+  /** The value line of a query, once it came (before its e? reply). */
   value: string | null;
-  readonly resolve: (reply: Reply) => void;
-  readonly reject: (error: OptoloopError) => void;
-  timer: TimerHandle | null;
-  writeNs: number;
-  settled: boolean;
 }
 
 interface Edge {
@@ -102,7 +99,8 @@ export class ThorlabsSink implements StimulusSink {
   private sinkInfo: SinkInfo | null = null;
   private readonly trains: Array<PulseTrainSpec | null> = [null, null, null, null];
   private readonly setpoints: Array<number | null> = [null, null, null, null];
-  private pending: PendingCommand[] = [];
+  /** Commands written whose e? reply has not come yet. */
+  private readonly replies: ReplyQueue<Command, Reply>;
   private readonly runs = new Set<Run>();
   private pollTimer: TimerHandle | null = null;
   private polling = false;
@@ -113,6 +111,18 @@ export class ThorlabsSink implements StimulusSink {
     this.timers = options.timers ?? systemTimers;
     this.acks = new SinkAcks(this.timers.clock, (error) => this.asError(error));
     this.acks$ = this.acks.acks$;
+    this.replies = new ReplyQueue<Command, Reply>({
+      timers: this.timers,
+      reply: (command, times) => ({ value: command.value, ...times }),
+      write: (bytes) => this.connection.write(bytes),
+      asError: (error) => this.asError(error),
+      timeoutError: ({ command }, timeoutMs) =>
+        new OptoloopError('E_DEVICE_TIMEOUT', `${this.name}: no reply to "${command}" from ${this.config.port} within ${timeoutMs} ms; reopening the link`, {
+          stage: STAGE,
+          details: { command, timeoutMs },
+        }),
+      onTimeout: (error) => this.connection.drop(error),
+    });
     const counters = createLinkCounters();
     const config = options.config;
     const openPort = options.openPort ?? (() => new SerialBinding().open({ path: config.port, baudRate: config.baudRate }));
@@ -150,7 +160,7 @@ export class ThorlabsSink implements StimulusSink {
 
   /** Commands written whose `e?` reply has not come back yet. */
   get pendingCommands(): number {
-    return this.pending.length;
+    return this.replies.length;
   }
 
   async open(): Promise<SinkInfo> {
@@ -404,21 +414,11 @@ export class ThorlabsSink implements StimulusSink {
 
   /** Writes `command` and `e?`; resolves with the value line (for queries) once `e?` says 0. */
   private send(command: string, expectsValue: boolean, terminator = '\r\n'): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => {
-      const pending: PendingCommand = { command, expectsValue, value: null, resolve, reject, timer: null, writeNs: 0, settled: false };
-      this.pending.push(pending);
-      pending.timer = this.timers.setTimeout(() => this.timedOut(pending), this.config.replyTimeoutMs);
-      this.connection.write(encoder.encode(`${command}${terminator}e?\r\n`)).then(
-        () => {
-          pending.writeNs = this.timers.clock.nowNs();
-        },
-        (error: unknown) => this.settle(pending, this.asError(error)),
-      );
-    });
+    return this.replies.send({ command, expectsValue, value: null }, encoder.encode(`${command}${terminator}e?\r\n`), this.config.replyTimeoutMs);
   }
 
   private onLine(line: string, timeNs: number): void {
-    const head = this.pending[0];
+    const head = this.replies.head;
     const errorReply = parseErrorReply(line);
     if (!head) {
       this.connection.counters.resyncs++; // nobody asked: noise
@@ -432,10 +432,8 @@ export class ThorlabsSink implements StimulusSink {
       this.connection.counters.resyncs++; // a stray line where an e? reply belongs
       return;
     }
-    this.pending.shift();
     if (errorReply.code !== 0) {
-      this.settle(
-        head,
+      this.replies.rejectHead(
         new OptoloopError('E_DEVICE_REFUSED', `${this.name}: the DC4100 refused "${head.command}": error ${errorReply.code} (${errorReply.description})`, {
           stage: STAGE,
           details: { command: head.command, code: errorReply.code, description: errorReply.description },
@@ -443,36 +441,12 @@ export class ThorlabsSink implements StimulusSink {
       );
       return;
     }
-    if (head.settled) return;
-    head.settled = true;
-    if (head.timer) this.timers.clearTimeout(head.timer);
-    head.resolve({ value: head.value, writeNs: head.writeNs || timeNs, replyNs: timeNs });
-  }
-
-  private timedOut(pending: PendingCommand): void {
-    pending.timer = null;
-    const error = new OptoloopError(
-      'E_DEVICE_TIMEOUT',
-      `${this.name}: no reply to "${pending.command}" from ${this.config.port} within ${this.config.replyTimeoutMs} ms; reopening the link`,
-      { stage: STAGE, details: { command: pending.command, timeoutMs: this.config.replyTimeoutMs } },
-    );
-    this.settle(pending, error);
-    this.connection.drop(error);
-  }
-
-  private settle(pending: PendingCommand, error: OptoloopError): void {
-    if (pending.settled) return;
-    pending.settled = true;
-    if (pending.timer) this.timers.clearTimeout(pending.timer);
-    const index = this.pending.indexOf(pending);
-    if (index >= 0) this.pending.splice(index, 1);
-    pending.reject(error);
+    this.replies.resolveHead(timeNs);
   }
 
   private failAll(error: OptoloopError): void {
     this.cancelRuns();
-    for (const pending of [...this.pending]) this.settle(pending, error);
-    this.pending = [];
+    this.replies.failAll(error);
   }
 
   private stateError(action: string): OptoloopError {
