@@ -3,14 +3,11 @@
  * answer to backpressure (a synchronous write cannot outrun the disk, and big chunks keep the
  * syscall count low). Nothing is allocated per call.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { OptoloopError } from '../core/errors.js';
-import { fileWriteFailed, IO_STAGE } from './file-errors.js';
-import { writeFully } from './fs-sync.js';
+import { WritableFile } from './writable-file.js';
 
 export class ChunkedFileWriter {
   readonly path: string;
-  private fd: number | null;
+  private readonly file: WritableFile;
   private readonly buffer: Uint8Array;
   private buffered = 0;
   /** Bytes written to the file so far (excluding what is still buffered). */
@@ -23,11 +20,7 @@ export class ChunkedFileWriter {
   constructor(path: string, bufferBytes: number, private readonly afterSpill: (() => void) | null = null) {
     this.path = path;
     this.buffer = new Uint8Array(Math.max(4096, bufferBytes));
-    try {
-      this.fd = openSync(path, 'w');
-    } catch (cause) {
-      throw fileWriteFailed(path, cause, 'create');
-    }
+    this.file = new WritableFile(path);
   }
 
   get bufferedBytes(): number {
@@ -40,7 +33,7 @@ export class ChunkedFileWriter {
 
   /** Appends bytes, writing the buffer out each time it fills. */
   append(bytes: Uint8Array): void {
-    this.ensureOpen();
+    this.file.assertOpen();
     let done = 0;
     while (done < bytes.length) {
       if (this.buffered === this.buffer.length) this.spill();
@@ -53,7 +46,7 @@ export class ChunkedFileWriter {
 
   /** Appends `length` zero bytes (gap filling) without a zero buffer. */
   appendZeros(length: number): void {
-    this.ensureOpen();
+    this.file.assertOpen();
     let left = length;
     while (left > 0) {
       if (this.buffered === this.buffer.length) this.spill();
@@ -66,42 +59,25 @@ export class ChunkedFileWriter {
 
   /** Writes what is buffered. */
   spill(): void {
-    this.ensureOpen();
+    this.file.assertOpen();
     if (this.buffered === 0) return;
-    writeFully(this.fd!, this.path, this.buffer, 0, this.buffered, this.bytesOnDisk);
+    this.file.writeAt(this.buffer, 0, this.buffered, this.bytesOnDisk);
     this.bytesOnDisk += this.buffered;
     this.buffered = 0;
     this.afterSpill?.();
   }
 
   sync(): void {
-    this.ensureOpen();
-    try {
-      fsyncSync(this.fd!);
-    } catch (cause) {
-      throw fileWriteFailed(this.path, cause, 'fsync');
-    }
+    this.file.sync();
   }
 
   close(): void {
-    if (this.fd === null) return;
+    if (this.file.closed) return;
     this.spill();
-    const fd = this.fd;
-    this.fd = null;
-    try {
-      closeSync(fd);
-    } catch (cause) {
-      throw fileWriteFailed(this.path, cause, 'close');
-    }
+    this.file.close();
   }
 
   get closed(): boolean {
-    return this.fd === null;
-  }
-
-  private ensureOpen(): void {
-    if (this.fd === null) {
-      throw new OptoloopError('E_FILE_WRITE', `${this.path}: write after close`, { stage: IO_STAGE, details: { file: this.path } });
-    }
+    return this.file.closed;
   }
 }

@@ -13,11 +13,11 @@
  * Writes are synchronous, in chunks of `bufferBytes`: the caller is never asked to await, and
  * nothing is allocated per row.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { OptoloopError } from '../core/errors.js';
-import { fileWriteFailed, IO_STAGE } from './file-errors.js';
-import { assertLittleEndianHost, writeFully } from './fs-sync.js';
+import { IO_STAGE } from './file-errors.js';
+import { assertLittleEndianHost } from './fs-sync.js';
 import { dtypeOfArray, encodeNpyHeader, npyItemBytes, type NpyDtype, type NpyTypedArray } from './npy.js';
+import { WritableFile } from './writable-file.js';
 
 /** Header bytes reserved so that the header can be rewritten in place whatever the row count. */
 export const NPY_APPEND_HEADER_BYTES = 128;
@@ -35,7 +35,7 @@ export class NpyAppendWriter {
   readonly rowShape: readonly number[];
   private readonly itemBytes: number;
   private readonly rowItems: number;
-  private fd: number | null;
+  private readonly file: WritableFile;
   private readonly buffer: Uint8Array;
   private readonly view: DataView;
   private buffered = 0;
@@ -53,11 +53,7 @@ export class NpyAppendWriter {
     const capacity = Math.max(options.bufferBytes ?? 65536, rowBytes);
     this.buffer = new Uint8Array(capacity - (capacity % Math.max(1, rowBytes)));
     this.view = new DataView(this.buffer.buffer);
-    try {
-      this.fd = openSync(path, 'w');
-    } catch (cause) {
-      throw fileWriteFailed(path, cause, 'create');
-    }
+    this.file = new WritableFile(path);
     this.writeHeader();
   }
 
@@ -71,7 +67,7 @@ export class NpyAppendWriter {
    * int64 and uint64 are stored exactly without BigInt.
    */
   appendNumber(value: number): void {
-    this.ensureOpen();
+    this.file.assertOpen();
     if (this.buffered + this.itemBytes > this.buffer.length) this.spill();
     const at = this.buffered;
     const v = this.view;
@@ -97,7 +93,7 @@ export class NpyAppendWriter {
 
   /** Appends `count` items of `data` from `start`: whole rows, same dtype as the file. */
   appendItems(data: NpyTypedArray, start = 0, count = data.length - start): void {
-    this.ensureOpen();
+    this.file.assertOpen();
     if (dtypeOfArray(data) !== this.dtype) {
       throw new TypeError(`${this.path}: appendItems expects ${this.dtype} data, got ${data.constructor.name}`);
     }
@@ -117,31 +113,19 @@ export class NpyAppendWriter {
 
   /** Writes buffered rows and the header that counts them; `sync` also fsyncs. */
   flush(options: { readonly sync?: boolean } = {}): void {
-    this.ensureOpen();
+    this.file.assertOpen();
     this.spill();
-    if (options.sync) {
-      try {
-        fsyncSync(this.fd!);
-      } catch (cause) {
-        throw fileWriteFailed(this.path, cause, 'fsync');
-      }
-    }
+    if (options.sync) this.file.sync();
   }
 
   close(): void {
-    if (this.fd === null) return;
+    if (this.file.closed) return;
     this.spill();
-    const fd = this.fd;
-    this.fd = null;
-    try {
-      closeSync(fd);
-    } catch (cause) {
-      throw fileWriteFailed(this.path, cause, 'close');
-    }
+    this.file.close();
   }
 
   get closed(): boolean {
-    return this.fd === null;
+    return this.file.closed;
   }
 
   private spill(): void {
@@ -149,7 +133,7 @@ export class NpyAppendWriter {
     // Only whole rows reach the disk, so the header always describes complete data.
     const whole = this.buffered - (this.buffered % rowBytes);
     if (whole > 0) {
-      writeFully(this.fd!, this.path, this.buffer, 0, whole, NPY_APPEND_HEADER_BYTES + this.bytesOnDisk);
+      this.file.writeAt(this.buffer, 0, whole, NPY_APPEND_HEADER_BYTES + this.bytesOnDisk);
       this.bytesOnDisk += whole;
       this.rowsOnDisk += whole / rowBytes;
       this.buffer.copyWithin(0, whole, this.buffered);
@@ -163,12 +147,6 @@ export class NpyAppendWriter {
     if (header.length !== NPY_APPEND_HEADER_BYTES) {
       throw new OptoloopError('E_INTERNAL', `${this.path}: .npy header grew beyond ${NPY_APPEND_HEADER_BYTES} bytes`, { stage: IO_STAGE });
     }
-    writeFully(this.fd!, this.path, header, 0, header.length, 0);
-  }
-
-  private ensureOpen(): void {
-    if (this.fd === null) {
-      throw new OptoloopError('E_FILE_WRITE', `${this.path}: write after close`, { stage: IO_STAGE, details: { file: this.path } });
-    }
+    this.file.writeAt(header, 0, header.length, 0);
   }
 }
