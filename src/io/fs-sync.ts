@@ -3,7 +3,7 @@
  * chunks into buffers they allocated once: a read from the page cache costs microseconds, and a
  * synchronous call keeps the per-block path free of promises and awaits (see CONTRIBUTING, hot paths).
  */
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { fileNotFound, fileTruncated, fileWriteFailed, fileUnsupported } from './file-errors.js';
 
@@ -60,6 +60,20 @@ export function writeFully(fd: number, file: string, source: Uint8Array, offset:
       const n = writeSync(fd, source, offset + done, length - done, position === null ? null : position + done);
       done += n;
     }
+  } catch (cause) {
+    throw fileWriteFailed(file, cause);
+  }
+}
+
+/**
+ * Replaces `file` with `data` through a temporary file beside it and a rename, so that a crash
+ * leaves the old content or the new one, never half of it (sidecars, .meta, structure.oebin).
+ */
+export function writeFileAtomically(file: string, data: string | Uint8Array, encoding: BufferEncoding = 'utf8'): void {
+  const temporary = `${file}.tmp`;
+  try {
+    writeFileSync(temporary, data, typeof data === 'string' ? encoding : undefined);
+    renameSync(temporary, file);
   } catch (cause) {
     throw fileWriteFailed(file, cause);
   }

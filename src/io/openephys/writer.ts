@@ -26,14 +26,14 @@
  * `sample_numbers.npy` counts at most the frames on disk in `continuous.dat`, and every file reads
  * up to the last flush. (The Open Ephys GUI writes the .npy shapes only at stop.)
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OptoloopError } from '../../core/errors.js';
 import type { SampleBlock } from '../../core/sample-block.js';
 import { BlockEncoder, scaleArray } from '../block-encoder.js';
 import { ChunkedFileWriter } from '../chunked-file-writer.js';
 import { fileWriteFailed, IO_STAGE } from '../file-errors.js';
-import { assertLittleEndianHost } from '../fs-sync.js';
+import { assertLittleEndianHost, writeFileAtomically } from '../fs-sync.js';
 import { NpyAppendWriter } from '../npy-append-writer.js';
 import { DEFAULT_WRITER_BUFFER_BYTES } from '../frame-file-writer.js';
 import { encodeNpy, encodeNpyHeaderWithDescr } from '../npy.js';
@@ -170,13 +170,10 @@ export class OpenEphysRecordingWriter {
     ];
     try {
       mkdirSync(dir, { recursive: true });
-      for (const [name, bytes] of files) {
-        writeFileSync(join(dir, `${name}.tmp`), bytes);
-        renameSync(join(dir, `${name}.tmp`), join(dir, name));
-      }
     } catch (cause) {
       throw fileWriteFailed(dir, cause);
     }
+    for (const [name, bytes] of files) writeFileAtomically(join(dir, name), bytes);
   }
 
   private ensureOpen(): void {
@@ -206,13 +203,7 @@ export class OpenEphysRecordingWriter {
       ],
       spikes: this.extra.spikes,
     };
-    const temporary = `${this.oebinPath}.tmp`;
-    try {
-      writeFileSync(temporary, `${JSON.stringify(document, null, 4)}\n`);
-      renameSync(temporary, this.oebinPath);
-    } catch (cause) {
-      throw fileWriteFailed(this.oebinPath, cause);
-    }
+    writeFileAtomically(this.oebinPath, `${JSON.stringify(document, null, 4)}\n`);
   }
 }
 

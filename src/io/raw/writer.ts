@@ -5,14 +5,13 @@
  * take the frame count from the data file), and only whole frames are ever written, so a killed
  * writer leaves a readable file up to its last write of buffered frames.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, isAbsolute } from 'node:path';
 import { OptoloopError } from '../../core/errors.js';
 import type { SampleBlock } from '../../core/sample-block.js';
 import { BlockEncoder, scaleArray } from '../block-encoder.js';
-import { fileWriteFailed, IO_STAGE } from '../file-errors.js';
+import { IO_STAGE } from '../file-errors.js';
 import { DEFAULT_WRITER_BUFFER_BYTES, FrameFileWriter } from '../frame-file-writer.js';
-import { assertLittleEndianHost } from '../fs-sync.js';
+import { assertLittleEndianHost, writeFileAtomically } from '../fs-sync.js';
 import { RAW_SIDECAR_FORMAT, sidecarPathOf, type RawSidecar } from './sidecar.js';
 
 export interface RawWriterOptions {
@@ -69,13 +68,7 @@ export class RawWriter {
       probeFile,
       description: options.description ?? `written by optoloop (${basename(options.dataPath)})`,
     };
-    const temporary = `${this.sidecarPath}.tmp`;
-    try {
-      writeFileSync(temporary, `${JSON.stringify(sidecar, null, 2)}\n`);
-      renameSync(temporary, this.sidecarPath);
-    } catch (cause) {
-      throw fileWriteFailed(this.sidecarPath, cause);
-    }
+    writeFileAtomically(this.sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
   }
 
   get framesWritten(): number {

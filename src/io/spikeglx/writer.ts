@@ -17,14 +17,12 @@
  * already on disk. After a SIGKILL the pair reads as the frames of the last flush (our reader
  * ignores the surplus bytes past `fileSizeBytes` and says so in its notes).
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { SampleBlock } from '../../core/sample-block.js';
 import type { ChannelLayout } from '../../probe/channel-layout.js';
 import { BlockEncoder, scaleArray } from '../block-encoder.js';
-import { fileWriteFailed } from '../file-errors.js';
 import { DEFAULT_WRITER_BUFFER_BYTES, FrameFileWriter } from '../frame-file-writer.js';
-import { assertLittleEndianHost } from '../fs-sync.js';
+import { assertLittleEndianHost, writeFileAtomically } from '../fs-sync.js';
 import { formatChannelSubset } from './meta.js';
 import { OptoloopError } from '../../core/errors.js';
 
@@ -215,13 +213,7 @@ export class SpikeGlxWriter {
         .map((k) => `${k}=${listLines[k]}`)
         .join('\n') +
       '\n';
-    const temporary = `${this.metaPath}.tmp`;
-    try {
-      writeFileSync(temporary, text, 'latin1');
-      renameSync(temporary, this.metaPath);
-    } catch (cause) {
-      throw fileWriteFailed(this.metaPath, cause);
-    }
+    writeFileAtomically(this.metaPath, text, 'latin1');
   }
 }
 
