@@ -5,31 +5,26 @@
  */
 import { OptoloopError } from '../core/errors.js';
 import { IO_STAGE } from './file-errors.js';
-import { readExactly } from './fs-sync.js';
-import { READ_AHEAD_BYTES } from './recording-reader.js';
+import { ReadAheadWindow } from './read-ahead-window.js';
 
 export class InterleavedFrameReader {
+  private readonly window: ReadAheadWindow;
   private readonly chunk: Int16Array;
-  private readonly chunkBytes: Uint8Array;
-  private readonly chunkFrames: number;
-  private chunkStart = -1;
-  private chunkCount = 0;
   private readonly identity: boolean;
   /** First word when the delivered channels are one contiguous run of words (e.g. all but SY), else -1. */
   private readonly runStart: number;
 
   constructor(
-    private readonly fd: number,
+    fd: number,
     private readonly file: string,
-    private readonly dataOffset: number,
+    dataOffset: number,
     readonly wordsPerFrame: number,
     readonly totalFrames: number,
     /** File word index of each delivered channel, in delivery order. */
     private readonly channels: Int32Array,
   ) {
-    this.chunkFrames = Math.max(1, Math.floor(READ_AHEAD_BYTES / (wordsPerFrame * 2)));
-    this.chunk = new Int16Array(this.chunkFrames * wordsPerFrame);
-    this.chunkBytes = new Uint8Array(this.chunk.buffer);
+    this.window = new ReadAheadWindow(fd, file, dataOffset, wordsPerFrame * 2, totalFrames, 'frames');
+    this.chunk = new Int16Array(this.window.buffer);
     this.identity = channels.length === wordsPerFrame && channels.every((c, i) => c === i);
     this.runStart = channels.length > 0 && channels.every((c, i) => c === channels[0] + i) ? channels[0] : -1;
   }
@@ -45,10 +40,8 @@ export class InterleavedFrameReader {
     const sel = this.channels;
     let done = 0;
     while (done < count) {
-      const frame = start + done;
-      if (frame < this.chunkStart || frame >= this.chunkStart + this.chunkCount) this.fill(frame);
-      const from = frame - this.chunkStart;
-      const take = Math.min(count - done, this.chunkCount - from);
+      const from = this.window.at(start + done);
+      const take = Math.min(count - done, this.window.count - from);
       const src = this.chunk;
       if (this.identity) {
         out.set(src.subarray(from * w, (from + take) * w), done * n);
@@ -68,13 +61,5 @@ export class InterleavedFrameReader {
       }
       done += take;
     }
-  }
-
-  private fill(frame: number): void {
-    const count = Math.min(this.chunkFrames, this.totalFrames - frame);
-    const bytes = count * this.wordsPerFrame * 2;
-    readExactly(this.fd, this.file, this.chunkBytes, 0, bytes, this.dataOffset + frame * this.wordsPerFrame * 2, `frames ${frame}…${frame + count - 1}`);
-    this.chunkStart = frame;
-    this.chunkCount = count;
   }
 }

@@ -14,9 +14,9 @@
 import { basename } from 'node:path';
 import type { StreamInfo } from '../../core/sample-source.js';
 import { fileMalformed, fileTruncated } from '../file-errors.js';
-import { assertLittleEndianHost, closeQuietly, fileSizeOf, openForReading, readExactly } from '../fs-sync.js';
+import { assertLittleEndianHost, closeQuietly, fileSizeOf, openForReading } from '../fs-sync.js';
+import { ReadAheadWindow } from '../read-ahead-window.js';
 import type { FrameRun, RecordingReader } from '../recording-reader.js';
-import { READ_AHEAD_BYTES } from '../recording-reader.js';
 import { readRhdHeader, type RhdHeader } from './rhd-header.js';
 
 export const RHD_AMPLIFIER_UV_PER_COUNT = 0.195;
@@ -31,11 +31,9 @@ export class IntanRhdReader implements RecordingReader {
   readonly notes: readonly string[];
   private fd: number | null;
   private readonly blocks: number;
+  /** Whole data blocks, read ahead. */
+  private readonly window: ReadAheadWindow;
   private readonly chunk: Uint16Array;
-  private readonly chunkBytes: Uint8Array;
-  private readonly chunkBlocks: number;
-  private chunkStart = -1;
-  private chunkCount = 0;
   /** Added to timestamps to give sample indices. */
   private readonly indexShift: number;
   private readonly run: FrameRun = { frames: 0, sampleIndex: 0, deviceTimestamp: 0 };
@@ -68,9 +66,8 @@ export class IntanRhdReader implements RecordingReader {
         throw fileMalformed({ file: path, field: 'signal groups', expected: 'at least one enabled amplifier channel', actual: '0' }, 'no neural channels');
       }
       this.blocks = dataBytes / blockBytes;
-      this.chunkBlocks = Math.max(1, Math.floor(READ_AHEAD_BYTES / blockBytes));
-      this.chunk = new Uint16Array((this.chunkBlocks * blockBytes) / 2);
-      this.chunkBytes = new Uint8Array(this.chunk.buffer);
+      this.window = new ReadAheadWindow(fd, path, header.headerBytes, blockBytes, this.blocks, 'data blocks');
+      this.chunk = new Uint16Array(this.window.buffer);
       this.fd = fd;
       const firstTimestamp = this.blocks > 0 ? this.timestampAt(0) : 0;
       this.indexShift = firstTimestamp < 0 ? -firstTimestamp : 0;
@@ -116,8 +113,7 @@ export class IntanRhdReader implements RecordingReader {
     while (done < wanted) {
       const frame = startFrame + done;
       const block = Math.floor(frame / N);
-      if (block < this.chunkStart || block >= this.chunkStart + this.chunkCount) this.fill(block);
-      const base = (block - this.chunkStart) * wordsPerBlock;
+      const base = this.window.at(block) * wordsPerBlock;
       const s0 = frame - block * N;
       const take = Math.min(wanted - done, N - s0);
       const src = this.chunk;
@@ -156,16 +152,7 @@ export class IntanRhdReader implements RecordingReader {
   private timestampAt(frame: number): number {
     const N = this.header.samplesPerBlock;
     const block = Math.floor(frame / N);
-    if (block < this.chunkStart || block >= this.chunkStart + this.chunkCount) this.fill(block);
-    const w = (block - this.chunkStart) * (this.header.bytesPerBlock / 2) + (frame - block * N) * 2;
+    const w = this.window.at(block) * (this.header.bytesPerBlock / 2) + (frame - block * N) * 2;
     return this.header.timestampsSigned ? (this.chunk[w + 1] << 16) | this.chunk[w] : this.chunk[w + 1] * 65536 + this.chunk[w];
-  }
-
-  private fill(block: number): void {
-    const count = Math.min(this.chunkBlocks, this.blocks - block);
-    const bytes = count * this.header.bytesPerBlock;
-    readExactly(this.fd!, this.dataPath, this.chunkBytes, 0, bytes, this.header.headerBytes + block * this.header.bytesPerBlock, `data blocks ${block}…${block + count - 1}`);
-    this.chunkStart = block;
-    this.chunkCount = count;
   }
 }

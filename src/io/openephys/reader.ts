@@ -16,11 +16,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StreamInfo } from '../../core/sample-source.js';
 import { fileMalformed, fileTruncated } from '../file-errors.js';
-import { assertLittleEndianHost, closeQuietly, fileSizeOf, openForReading, readExactly } from '../fs-sync.js';
+import { assertLittleEndianHost, closeQuietly, fileSizeOf, openForReading } from '../fs-sync.js';
 import { InterleavedFrameReader } from '../interleaved-frame-reader.js';
 import { readNpyHeader, type NpyFileHeader } from '../npy.js';
+import { ReadAheadWindow } from '../read-ahead-window.js';
 import type { ChannelSelection, FrameRun, RecordingReader } from '../recording-reader.js';
-import { READ_AHEAD_BYTES } from '../recording-reader.js';
 import { chooseStream, deliveredChannels, locateOebin, parseOebin, type Oebin, type OebinStream } from './oebin.js';
 
 export interface OpenEphysReaderOptions {
@@ -137,26 +137,22 @@ export class OpenEphysReader implements RecordingReader {
 /** Int64 sample numbers read through a read-ahead buffer, without BigInt. */
 class SampleNumberColumn {
   private fd: number | null;
+  private readonly window: ReadAheadWindow;
   private readonly words: Uint32Array;
-  private readonly bytes: Uint8Array;
-  private readonly capacity: number;
-  private start = -1;
-  private count = 0;
 
   constructor(
     private readonly path: string,
     private readonly header: NpyFileHeader,
     private readonly total: number,
   ) {
-    this.fd = openForReading(path, 'sample_numbers.npy');
-    this.capacity = READ_AHEAD_BYTES / 8;
-    this.words = new Uint32Array(this.capacity * 2);
-    this.bytes = new Uint8Array(this.words.buffer);
+    const fd = openForReading(path, 'sample_numbers.npy');
+    this.fd = fd;
+    this.window = new ReadAheadWindow(fd, path, header.dataOffset, 8, total, 'sample numbers');
+    this.words = new Uint32Array(this.window.buffer);
   }
 
   at(i: number): number {
-    if (i < this.start || i >= this.start + this.count) this.fill(i);
-    const k = (i - this.start) * 2;
+    const k = this.window.at(i) * 2;
     const high = this.header.dtype === 'int64' ? this.words[k + 1] | 0 : this.words[k + 1];
     return high * 4294967296 + this.words[k];
   }
@@ -180,12 +176,5 @@ class SampleNumberColumn {
   close(): void {
     closeQuietly(this.fd);
     this.fd = null;
-  }
-
-  private fill(i: number): void {
-    const n = Math.min(this.capacity, this.total - i);
-    readExactly(this.fd!, this.path, this.bytes, 0, n * 8, this.header.dataOffset + i * 8, `sample numbers ${i}…${i + n - 1}`);
-    this.start = i;
-    this.count = n;
   }
 }
