@@ -7,7 +7,7 @@ import { WasmArena } from '../wasm/kernel.js';
 import { detectOptionsSchema, validateOptions, type DetectOptions } from './options.js';
 import type { NoiseBlock } from './results.js';
 import { stageOperator } from './stage-operator.js';
-import { StreamCheck, plannedFrames } from './stream-check.js';
+import { StreamCheck, checkLayoutChannels, plannedFrames } from './stream-check.js';
 import { copyPrefix } from './typed-copy.js';
 
 const STAGE = 'pipeline.detect';
@@ -123,13 +123,7 @@ class DetectState {
   }
 
   private setUp(channels: number, sampleRateHz: number, streamId: string): void {
-    if (channels !== this.layout.channelCount) {
-      throw new OptoloopError(
-        'E_BLOCK_MISMATCH',
-        `${STAGE}: the stream has ${channels} channels but the channel layout (${this.layout.probeName}) has ${this.layout.channelCount}`,
-        { stage: STAGE, details: { expected: this.layout.channelCount, got: channels } },
-      );
-    }
+    checkLayoutChannels(STAGE, this.layout, channels);
     this.channels = channels;
     this.peakWindow = Math.max(1, Math.round((this.opts.peakWindowMs * sampleRateHz) / 1000));
     const refractory = Math.round((this.opts.refractoryMs * sampleRateHz) / 1000);

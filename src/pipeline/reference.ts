@@ -5,7 +5,7 @@ import type { ChannelLayout } from '../probe/channel-layout.js';
 import { WasmArena } from '../wasm/kernel.js';
 import { referenceOptionsSchema, validateOptions, type ReferenceOptions } from './options.js';
 import { stageOperator } from './stage-operator.js';
-import { StreamCheck, plannedFrames } from './stream-check.js';
+import { StreamCheck, checkLayoutChannels, plannedFrames } from './stream-check.js';
 import { copyPrefix } from './typed-copy.js';
 
 const STAGE = 'pipeline.reference';
@@ -163,13 +163,7 @@ class ReferenceState {
 
   private setUp(channels: number): void {
     const layout = this.layout;
-    if (layout && layout.channelCount !== channels) {
-      throw new OptoloopError(
-        'E_BLOCK_MISMATCH',
-        `${STAGE}: the stream has ${channels} channels but the channel layout (${layout.probeName}) has ${layout.channelCount}`,
-        { stage: STAGE, details: { expected: layout.channelCount, got: channels } },
-      );
-    }
+    if (layout) checkLayoutChannels(STAGE, layout, channels);
     this.channels = channels;
     const arena = new WasmArena<ReferenceKernel>('common-reference');
     this.arena = arena;

@@ -6,7 +6,7 @@ import { neighbourhoodsByRadius } from '../probe/neighbourhoods.js';
 import { MAX_PEAK_WINDOW_MS, snippetOptionsSchema, validateOptions, type SnippetOptions } from './options.js';
 import type { SpikeResult } from './results.js';
 import { stageOperator } from './stage-operator.js';
-import { StreamCheck, plannedFrames } from './stream-check.js';
+import { StreamCheck, checkLayoutChannels, plannedFrames } from './stream-check.js';
 import { copyPrefix } from './typed-copy.js';
 
 const STAGE = 'pipeline.snippets';
@@ -223,13 +223,7 @@ class SnippetState {
   }
 
   private setUp(channels: number, sampleRateHz: number, streamId: string): void {
-    if (channels !== this.layout.channelCount) {
-      throw new OptoloopError(
-        'E_BLOCK_MISMATCH',
-        `${STAGE}: the stream has ${channels} channels but the channel layout (${this.layout.probeName}) has ${this.layout.channelCount}`,
-        { stage: STAGE, details: { expected: this.layout.channelCount, got: channels } },
-      );
-    }
+    checkLayoutChannels(STAGE, this.layout, channels);
     this.channels = channels;
     this.historyFrames = this.before + Math.ceil((MAX_PEAK_WINDOW_MS * sampleRateHz) / 1000) + 1;
     this.batch = {

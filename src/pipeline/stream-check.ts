@@ -1,5 +1,6 @@
 import { OptoloopError } from '../core/errors.js';
 import type { SampleBlockBase } from '../core/sample-block.js';
+import type { ChannelLayout } from '../probe/channel-layout.js';
 
 /**
  * What a stage learns from a stream's first block and holds every later block to: the channel
@@ -64,4 +65,15 @@ export function plannedFrames(frames: number): number {
   let capacity = 32;
   while (capacity < frames) capacity *= 2;
   return capacity;
+}
+
+/** E_BLOCK_MISMATCH unless the stream has as many channels as the channel layout the stage was given. */
+export function checkLayoutChannels(stage: string, layout: ChannelLayout, channels: number): void {
+  if (channels !== layout.channelCount) {
+    throw new OptoloopError(
+      'E_BLOCK_MISMATCH',
+      `${stage}: the stream has ${channels} channels but the channel layout (${layout.probeName}) has ${layout.channelCount}`,
+      { stage, details: { expected: layout.channelCount, got: channels } },
+    );
+  }
 }
