@@ -1,7 +1,8 @@
 import type { OperatorFunction } from 'rxjs';
 import { OptoloopError } from '../core/errors.js';
-import type { Float32SampleBlock, MutableFloat32Block } from '../core/sample-block.js';
+import type { Float32SampleBlock } from '../core/sample-block.js';
 import { WasmArena } from '../wasm/kernel.js';
+import { ArenaBlockOutput } from './arena-output.js';
 import { designButterworthBandpass } from './butterworth.js';
 import { bandpassOptionsSchema, validateOptions, type BandpassOptions } from './options.js';
 import { stageOperator } from './stage-operator.js';
@@ -58,20 +59,8 @@ class BandpassState {
   private statePtr = 0;
   private dataPtr = 0;
   private primed = false;
-  private generation = -1;
   private dataView: Float32Array = new Float32Array(0);
-  private emittedView: Float32Array = new Float32Array(0);
-  private readonly out: MutableFloat32Block = {
-    format: 'float32',
-    streamId: '',
-    firstSampleIndex: 0,
-    sampleRateHz: 0,
-    channelCount: 0,
-    frameCount: 0,
-    samples: new Float32Array(0),
-    deviceTimestamp: null,
-    hostReceiveTimeNs: 0,
-  };
+  private readonly output = new ArenaBlockOutput();
 
   constructor(private readonly opts: BandpassOptions) {}
 
@@ -92,21 +81,7 @@ class BandpassState {
       this.primed = true;
     }
     arena.exports.filter(this.dataPtr, this.dataPtr, frames, channels, this.sections, this.coefPtr, this.statePtr);
-    const count = frames * channels;
-    if (this.emittedView.length !== count || this.generation !== arena.generation) {
-      this.emittedView = arena.f32(this.dataPtr, count);
-      this.generation = arena.generation;
-    }
-    const out = this.out;
-    out.streamId = block.streamId;
-    out.firstSampleIndex = block.firstSampleIndex;
-    out.sampleRateHz = block.sampleRateHz;
-    out.channelCount = channels;
-    out.frameCount = frames;
-    out.samples = this.emittedView;
-    out.deviceTimestamp = block.deviceTimestamp;
-    out.hostReceiveTimeNs = block.hostReceiveTimeNs;
-    return out;
+    return this.output.emit(arena, this.dataPtr, block);
   }
 
   private setUp(channels: number, sampleRateHz: number): void {
@@ -126,6 +101,5 @@ class BandpassState {
     this.capacityFrames = plannedFrames(frames);
     this.dataPtr = this.arena!.alloc(this.capacityFrames * this.channels * 4);
     this.dataView = this.arena!.f32(this.dataPtr, this.capacityFrames * this.channels);
-    this.generation = -1;
   }
 }

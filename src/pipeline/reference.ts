@@ -1,8 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
 import { OptoloopError } from '../core/errors.js';
-import type { Float32SampleBlock, MutableFloat32Block, SampleBlock } from '../core/sample-block.js';
+import type { Float32SampleBlock, SampleBlock } from '../core/sample-block.js';
 import type { ChannelLayout } from '../probe/channel-layout.js';
 import { WasmArena } from '../wasm/kernel.js';
+import { ArenaBlockOutput } from './arena-output.js';
 import { referenceOptionsSchema, validateOptions, type ReferenceOptions } from './options.js';
 import { stageOperator } from './stage-operator.js';
 import { StreamCheck, checkLayoutChannels, plannedFrames } from './stream-check.js';
@@ -85,22 +86,10 @@ class ReferenceState {
   private bandPtr = 0;
   private baselineReady = false;
   private alpha = 0;
-  private generation = -1;
   private inView: Int16Array = new Int16Array(0);
   private dataView: Float32Array = new Float32Array(0);
   private scaleView: Float32Array = new Float32Array(0);
-  private emittedView: Float32Array = new Float32Array(0);
-  private readonly out: MutableFloat32Block = {
-    format: 'float32',
-    streamId: '',
-    firstSampleIndex: 0,
-    sampleRateHz: 0,
-    channelCount: 0,
-    frameCount: 0,
-    samples: new Float32Array(0),
-    deviceTimestamp: null,
-    hostReceiveTimeNs: 0,
-  };
+  private readonly output = new ArenaBlockOutput();
 
   constructor(
     private readonly opts: ReferenceOptions,
@@ -145,20 +134,7 @@ class ReferenceState {
     } else if (this.modeCode === 2) {
       kernel.subtractMean(this.dataPtr, frames, channels, this.groups, this.offsetsPtr, this.membersPtr, this.groupOfPtr, this.global, this.refsPtr);
     }
-    if (this.emittedView.length !== count || this.generation !== this.arena!.generation) {
-      this.emittedView = this.arena!.f32(this.dataPtr, count);
-      this.generation = this.arena!.generation;
-    }
-    const out = this.out;
-    out.streamId = block.streamId;
-    out.firstSampleIndex = block.firstSampleIndex;
-    out.sampleRateHz = block.sampleRateHz;
-    out.channelCount = channels;
-    out.frameCount = frames;
-    out.samples = this.emittedView;
-    out.deviceTimestamp = block.deviceTimestamp;
-    out.hostReceiveTimeNs = block.hostReceiveTimeNs;
-    return out;
+    return this.output.emit(this.arena!, this.dataPtr, block);
   }
 
   private setUp(channels: number): void {
@@ -217,6 +193,5 @@ class ReferenceState {
     this.inView = arena.i16(this.inPtr, this.capacityFrames * channels);
     this.dataView = arena.f32(this.dataPtr, this.capacityFrames * channels);
     this.scaleView = arena.f32(this.scalePtr, channels);
-    this.generation = -1;
   }
 }
