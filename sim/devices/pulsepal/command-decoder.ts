@@ -4,8 +4,11 @@
  * reads the op code and its payload (fixed or length-prefixed), and hands each complete command on.
  *
  * Written from protocols.md §2.4–2.6 and the 2.0.1 firmware's reads, independently of the host
- * driver's encoder, so that a test of one against the other checks the wire format.
+ * driver's encoder, so that a test of one against the other checks the wire format. Only single
+ * named values (the menu byte, the program block's size) come from drivers/pulsepal/protocol.ts;
+ * the emulator's tests send those as literal bytes, so a wrong value there still fails a test.
  */
+import { OP_MENU, PROGRAM_ALL_BYTES } from '../../../drivers/pulsepal/protocol.js';
 
 export type PulsePalCommand =
   | { readonly op: 72 }
@@ -28,7 +31,6 @@ export type PulsePalCommand =
   | { readonly op: 94; readonly enable: number }
   | { readonly op: 'unknown'; readonly code: number };
 
-export const OP_MENU_BYTE = 213;
 /** Custom train arrays hold at most this many pulses in the v2 firmware. */
 export const MAX_CUSTOM_PULSES = 5000;
 
@@ -96,7 +98,7 @@ export class CommandDecoder {
 
   private push(b: number, truncated: boolean): void {
     if (this.phase === 'idle') {
-      if (b === OP_MENU_BYTE) this.phase = 'op';
+      if (b === OP_MENU) this.phase = 'op';
       else this.ignoredBytes++;
       return;
     }
@@ -128,7 +130,7 @@ export class CommandDecoder {
   private initialNeed(op: number): number {
     switch (op) {
       case 73:
-        return 178;
+        return PROGRAM_ALL_BYTES;
       case 74:
         return 2; // code, channel; then the value
       case 75:
@@ -203,7 +205,7 @@ export class CommandDecoder {
         command = { op } as PulsePalCommand;
         break;
       case 73:
-        command = { op, payload: body.slice(0, 178) };
+        command = { op, payload: body.slice(0, PROGRAM_ALL_BYTES) };
         break;
       case 74:
         command = { op, code: body[0], channel: body[1], value: readValue(body, 2, valueWidth(body[0])) };

@@ -13,26 +13,12 @@
  */
 import { Observable, Subject } from 'rxjs';
 import { systemTimers, type TimerHandle, type Timers } from '../../../drivers/binding/timers.js';
+import { ACK, CYCLE_HZ, HANDSHAKE_REPLY, OUTPUT_COUNT, PROGRAM_ALL_BYTES, type ChannelParams } from '../../../drivers/pulsepal/protocol.js';
 import { EmulatorLink, type LinkFaults } from '../emulator-link.js';
 import { CommandDecoder, type PulsePalCommand } from './command-decoder.js';
 
-export interface EmulatedChannel {
-  isBiphasic: number;
-  phase1Voltage: number;
-  phase2Voltage: number;
-  restingVoltage: number;
-  phase1Duration: number;
-  interPhaseInterval: number;
-  phase2Duration: number;
-  interPulseInterval: number;
-  burstDuration: number;
-  interBurstInterval: number;
-  pulseTrainDuration: number;
-  pulseTrainDelay: number;
-  customTrainId: number;
-  customTrainTarget: number;
-  customTrainLoop: number;
-}
+/** One output's parameters in device units (cycles and DAC codes): the driver's own type names them. */
+export type EmulatedChannel = ChannelParams;
 
 /** The trains an output plays for one trigger, in µs from the trigger's arrival. */
 export interface TriggeredOutput {
@@ -76,7 +62,7 @@ export interface PulsePalEmulatorOptions {
   readonly byteTimeoutMs?: number;
 }
 
-const CYCLE_US = 50;
+const CYCLE_US = 1e6 / CYCLE_HZ;
 
 export function volts(code: number): number {
   return (code / 65535) * 20 - 10;
@@ -102,6 +88,16 @@ export function factoryChannel(): EmulatedChannel {
     customTrainLoop: 0,
   };
 }
+
+/**
+ * The op 73 program block as the 2.0.1 firmware reads it (protocols.md §2.5): each parameter for
+ * outputs 1–4 in turn, u32 times, then u16 voltages, then u8 flags, then links and modes. Written
+ * here from the spec, not taken from the driver's encoder: decoding op 73 with its own table is
+ * what lets a test of the driver against this emulator check the driver's byte order.
+ */
+const PROGRAM_TIMES = ['phase1Duration', 'interPhaseInterval', 'phase2Duration', 'interPulseInterval', 'burstDuration', 'interBurstInterval', 'pulseTrainDuration', 'pulseTrainDelay'] as const;
+const PROGRAM_VOLTAGES = ['phase1Voltage', 'phase2Voltage', 'restingVoltage'] as const;
+const PROGRAM_FLAGS = ['isBiphasic', 'customTrainId', 'customTrainTarget', 'customTrainLoop'] as const;
 
 /** Op 74 / 91 code → field (codes 12, 13 and 128 address links and modes instead). */
 const FIELD_OF_CODE: Readonly<Record<number, keyof EmulatedChannel>> = {
@@ -139,7 +135,7 @@ export function pulseOnsetsUs(channel: EmulatedChannel, maxPulses = 100_000): nu
 export class PulsePalEmulator {
   readonly link: EmulatorLink;
   readonly events$: Observable<PulsePalEvent>;
-  readonly channels: EmulatedChannel[] = Array.from({ length: 4 }, factoryChannel);
+  readonly channels: EmulatedChannel[] = Array.from({ length: OUTPUT_COUNT }, factoryChannel);
   /** triggerLinks[input][output]. */
   readonly triggerLinks: number[][] = [
     [1, 1, 1, 1],
@@ -173,7 +169,7 @@ export class PulsePalEmulator {
       seed: options.seed,
       timers: this.timers,
       // A garbage 'K' or 0x01 could pass for a real reply; keep the noise unambiguous.
-      garbageExcludes: [0x01, 0x4b],
+      garbageExcludes: [ACK, HANDSHAKE_REPLY],
       onBytes: (bytes, offset, length, timeNs) => this.receive(bytes, offset, length, timeNs),
     });
   }
@@ -225,14 +221,14 @@ export class PulsePalEmulator {
     switch (command.op) {
       case 72: {
         const v = this.firmwareVersion;
-        this.reply(0x4b, v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+        this.reply(HANDSHAKE_REPLY, v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
         this.connectedToApp = true;
         this.emit({ type: 'handshake', timeNs });
         break;
       }
       case 73:
         this.programAll(command.payload);
-        this.reply(1);
+        this.reply(ACK);
         this.emit({
           type: 'program-all',
           channels: this.channels.map((c) => ({ ...c })),
@@ -243,12 +239,12 @@ export class PulsePalEmulator {
         break;
       case 74:
         this.programParam(command.code, command.channel - 1, command.value);
-        this.reply(1);
+        this.reply(ACK);
         this.emit({ type: 'program-param', code: command.code, channel: command.channel, value: command.value, timeNs });
         break;
       case 75:
       case 76:
-        this.reply(1);
+        this.reply(ACK);
         this.emit({ type: 'custom-train', train: command.op === 75 ? 1 : 2, onsetCycles: command.onsetCycles, voltageCodes: command.voltageCodes, timeNs });
         break;
       case 77:
@@ -258,7 +254,7 @@ export class PulsePalEmulator {
         this.emit({ type: 'lcd', text: String.fromCharCode(...command.text).replace(/\xfe/g, '\n'), timeNs });
         break;
       case 79:
-        this.reply(1);
+        this.reply(ACK);
         this.emit({ type: 'fixed-voltage', channel: command.channel, code: command.code, timeNs });
         break;
       case 80:
@@ -272,7 +268,7 @@ export class PulsePalEmulator {
         this.emit({ type: 'disconnect', timeNs });
         break;
       case 82:
-        this.reply(1);
+        this.reply(ACK);
         this.emit({ type: 'continuous-loop', channel: command.channel, state: command.state, timeNs });
         break;
       case 85:
@@ -294,7 +290,7 @@ export class PulsePalEmulator {
         break;
       case 91:
         this.programParamAll(command.code, command.values);
-        this.reply(1);
+        this.reply(ACK);
         this.emit({ type: 'program-param-all', code: command.code, values: command.values, timeNs });
         break;
       default:
@@ -306,23 +302,13 @@ export class PulsePalEmulator {
   private programAll(payload: Uint8Array): void {
     const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     let p = 0;
-    const times: Array<keyof EmulatedChannel> = [
-      'phase1Duration',
-      'interPhaseInterval',
-      'phase2Duration',
-      'interPulseInterval',
-      'burstDuration',
-      'interBurstInterval',
-      'pulseTrainDuration',
-      'pulseTrainDelay',
-    ];
-    for (const key of times) {
+    for (const key of PROGRAM_TIMES) {
       for (let ch = 0; ch < 4; ch++, p += 4) this.channels[ch][key] = view.getUint32(p, true);
     }
-    for (const key of ['phase1Voltage', 'phase2Voltage', 'restingVoltage'] as const) {
+    for (const key of PROGRAM_VOLTAGES) {
       for (let ch = 0; ch < 4; ch++, p += 2) this.channels[ch][key] = view.getUint16(p, true);
     }
-    for (const key of ['isBiphasic', 'customTrainId', 'customTrainTarget', 'customTrainLoop'] as const) {
+    for (const key of PROGRAM_FLAGS) {
       for (let ch = 0; ch < 4; ch++) this.channels[ch][key] = payload[p++];
     }
     for (let input = 0; input < 2; input++) for (let output = 0; output < 4; output++) this.triggerLinks[input][output] = payload[p++];
@@ -374,16 +360,16 @@ export class PulsePalEmulator {
 
   /** The 178-byte program block (op 73 layout). */
   private encodeProgram(): Uint8Array {
-    const out = new Uint8Array(178);
+    const out = new Uint8Array(PROGRAM_ALL_BYTES);
     const view = new DataView(out.buffer);
     let p = 0;
-    for (const key of ['phase1Duration', 'interPhaseInterval', 'phase2Duration', 'interPulseInterval', 'burstDuration', 'interBurstInterval', 'pulseTrainDuration', 'pulseTrainDelay'] as const) {
+    for (const key of PROGRAM_TIMES) {
       for (let ch = 0; ch < 4; ch++, p += 4) view.setUint32(p, this.channels[ch][key], true);
     }
-    for (const key of ['phase1Voltage', 'phase2Voltage', 'restingVoltage'] as const) {
+    for (const key of PROGRAM_VOLTAGES) {
       for (let ch = 0; ch < 4; ch++, p += 2) view.setUint16(p, this.channels[ch][key], true);
     }
-    for (const key of ['isBiphasic', 'customTrainId', 'customTrainTarget', 'customTrainLoop'] as const) {
+    for (const key of PROGRAM_FLAGS) {
       for (let ch = 0; ch < 4; ch++) out[p++] = this.channels[ch][key];
     }
     for (let input = 0; input < 2; input++) for (let output = 0; output < 4; output++) out[p++] = this.triggerLinks[input][output];
