@@ -1,26 +1,12 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CliIo } from '../../src/cli/command.js';
-import { main } from '../../src/cli/main.js';
+import { runCli, writeInput } from '../helpers/cli.js';
 import { artifactDir } from '../helpers/paths.js';
 
 const dir = artifactDir('cli-optotag');
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { out: (t) => (out += t), err: (t) => (err += t), isTty: false, interrupted: new Promise(() => {}) };
-  const code = await main(args, io);
-  return { code, out, err };
-}
-
-function write(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const write = (name: string, text: string) => writeInput(dir, name, text);
 
 // 100 pulses of 5 ms, one every 2 s from t = 10 s. Unit "resp" fires once after pulse k unless
 // k % 5 = 0 (80 responses), at 3.2 ms (k % 4 ∈ {0, 1}), 4.2 ms (k % 4 = 2) or 7.2 ms (k % 4 = 3;
@@ -52,7 +38,7 @@ function syntheticFiles(): { spikes: string; pulses: string; expected: number[] 
 
 test('--json: one object per unit per line with the statistics, the responder tagged', async () => {
   const { spikes, pulses, expected } = syntheticFiles();
-  const { code, out, err } = await run(['optotag', '--spikes', spikes, '--pulses', pulses, '--json']);
+  const { code, out, err } = await runCli(['optotag', '--spikes', spikes, '--pulses', pulses, '--json']);
   assert.is(code, 0, err);
   const lines = out.trim().split('\n');
   assert.is(lines.length, 2);
@@ -82,7 +68,7 @@ test('--json: one object per unit per line with the statistics, the responder ta
 
 test('the table output names why a unit was not tagged', async () => {
   const { spikes, pulses } = syntheticFiles();
-  const { code, out } = await run(['optotag', '--spikes', spikes, '--pulses', pulses]);
+  const { code, out } = await runCli(['optotag', '--spikes', spikes, '--pulses', pulses]);
   assert.is(code, 0);
   assert.match(out, /^unit\s+spikes\s+pulses\s+salt_p/);
   assert.match(out, /resp .* yes/);
@@ -91,7 +77,7 @@ test('the table output names why a unit was not tagged', async () => {
 
 test('options reach the analysis: a 200 ms baseline and a latency bound', async () => {
   const { spikes, pulses } = syntheticFiles();
-  const { code, out } = await run(['optotag', '--spikes', spikes, '--pulses', pulses, '--json', '--baseline-ms', '200', '--max-latency-ms', '3']);
+  const { code, out } = await runCli(['optotag', '--spikes', spikes, '--pulses', pulses, '--json', '--baseline-ms', '200', '--max-latency-ms', '3']);
   assert.is(code, 0);
   const resp = JSON.parse(out.split('\n')[0]);
   // 200 ms / 9 ms response windows = 22 baseline windows per pulse: the baseline spikes at
@@ -112,34 +98,34 @@ test('malformed CSV: the file, line, column and the expectation are named', asyn
     ['quote.csv', 'unit,time_s\n"a,1\n', /quote\.csv: line 2: a quoted field is not closed/],
   ];
   for (const [name, text, message] of cases) {
-    const { code, err } = await run(['optotag', '--spikes', write(name, text), '--pulses', pulses]);
+    const { code, err } = await runCli(['optotag', '--spikes', write(name, text), '--pulses', pulses]);
     assert.is(code, 1, name);
     assert.match(err, 'E_FILE_MALFORMED', name);
     assert.match(err, message, name);
   }
-  const { err } = await run(['optotag', '--spikes', write('ok.csv', 'unit,time_s\r\n"unit ""7""",1\r\n'), '--pulses', write('backwards.csv', 'onset_s,offset_s\n5,4\n')]);
+  const { err } = await runCli(['optotag', '--spikes', write('ok.csv', 'unit,time_s\r\n"unit ""7""",1\r\n'), '--pulses', write('backwards.csv', 'onset_s,offset_s\n5,4\n')]);
   assert.match(err, /backwards\.csv: line 2, column 2 \(offset_s\): expected a time ≥ onset_s \(5\), got 4/);
 });
 
 test('a missing file and wrong usage', async () => {
-  const missing = await run(['optotag', '--spikes', join(dir, 'nope.csv'), '--pulses', join(dir, 'nope2.csv')]);
+  const missing = await runCli(['optotag', '--spikes', join(dir, 'nope.csv'), '--pulses', join(dir, 'nope2.csv')]);
   assert.is(missing.code, 1);
   assert.match(missing.err, /E_FILE_NOT_FOUND.*nope\.csv: cannot read the spikes CSV/);
-  const noSpikes = await run(['optotag', '--pulses', 'x.csv']);
+  const noSpikes = await runCli(['optotag', '--pulses', 'x.csv']);
   assert.is(noSpikes.code, 2);
   assert.match(noSpikes.err, '--spikes <file> is required');
-  const badNumber = await run(['optotag', '--spikes', 'a', '--pulses', 'b', '--salt-window-ms', 'ten']);
+  const badNumber = await runCli(['optotag', '--spikes', 'a', '--pulses', 'b', '--salt-window-ms', 'ten']);
   assert.is(badNumber.code, 2);
   assert.match(badNumber.err, '--salt-window-ms: expected a number, got "ten"');
-  const badWindow = await run(['optotag', '--spikes', 'a', '--pulses', 'b', '--salt-window-ms', '10', '--salt-bin-ms', '3']);
+  const badWindow = await runCli(['optotag', '--spikes', 'a', '--pulses', 'b', '--salt-window-ms', '10', '--salt-bin-ms', '3']);
   assert.is(badWindow.code, 2);
   assert.match(badWindow.err, '--salt-window-ms: expected a whole number of saltBinMs (3), got 10');
-  const unknown = await run(['optotag', '--spikes', 'a', '--pulses', 'b', '--frobnicate']);
+  const unknown = await runCli(['optotag', '--spikes', 'a', '--pulses', 'b', '--frobnicate']);
   assert.is(unknown.code, 2);
 });
 
 test('--help documents the inputs, every statistic and the output format', async () => {
-  const { code, out } = await run(['optotag', '--help']);
+  const { code, out } = await runCli(['optotag', '--help']);
   assert.is(code, 0);
   for (const word of ['unit,time_s', 'onset_s,offset_s', 'salt_p', 'salt_i', 'latency_ms', 'jitter_ms', 'reliability', 'allen_ratio', 'tagged', 'JSON lines', '--baseline-ms', '--salt-bin-ms']) {
     assert.ok(out.includes(word), `help mentions ${word}`);
