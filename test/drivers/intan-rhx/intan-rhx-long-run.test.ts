@@ -5,7 +5,7 @@ import type { SampleBlock } from '../../../src/core/sample-block.js';
 import { intanRhxSourceSchema, type IntanRhxSourceConfig } from '../../../drivers/intan-rhx/intan-rhx-config.js';
 import { IntanRhxSource } from '../../../drivers/intan-rhx/intan-rhx-source.js';
 import { RhxEmulator } from '../../../sim/devices/intan-rhx/rhx-emulator.js';
-import { seededSample } from '../../../sim/devices/common/seeded-frame-generator.js';
+import { SeededStreamCheck, streamUntil } from '../../helpers/seeded-stream.js';
 
 const SEED = 20250101;
 const CHANNELS = 32;
@@ -22,43 +22,19 @@ test(`${STREAM_S} s of stream at ${RATE_HZ / 1000} kHz × ${CHANNELS} channels: 
   assert.ok(r.ok);
   const source = new IntanRhxSource((r as { value: IntanRhxSourceConfig }).value);
   const targetFrames = STREAM_S * RATE_HZ;
-  let nextIndex = 0;
-  let frames = 0;
-  let mismatches = 0;
-  let firstMismatch = '';
+  const check = new SeededStreamCheck(SEED, CHANNELS, targetFrames);
   let wrapsSeen = 0;
   let lastTs = -1;
-  let done: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (done = resolve));
   source.blocks$.subscribe((block: SampleBlock) => {
-    if (block.firstSampleIndex !== nextIndex) {
-      mismatches++;
-      firstMismatch ||= `block at ${block.firstSampleIndex}, expected ${nextIndex}`;
-    }
+    if (block.firstSampleIndex !== check.nextIndex) check.mismatch(`block at ${block.firstSampleIndex}, expected ${check.nextIndex}`);
     const ts = block.deviceTimestamp as number;
     if (lastTs >= 0 && ts < lastTs) wrapsSeen++;
     lastTs = ts;
-    const s = block.samples as Int16Array;
-    for (let f = 0; f < block.frameCount; f++) {
-      const frame = block.firstSampleIndex + f; // one run from provider frame 0
-      for (let c = 0; c < CHANNELS; c++) {
-        if (s[f * CHANNELS + c] !== seededSample(SEED, frame, c)) {
-          mismatches++;
-          firstMismatch ||= `frame ${frame} channel ${c}: ${s[f * CHANNELS + c]} vs ${seededSample(SEED, frame, c)}`;
-        }
-      }
-    }
-    nextIndex = block.firstSampleIndex + block.frameCount;
-    frames += block.frameCount;
-    if (frames >= targetFrames) done();
+    check.samples(block, block.firstSampleIndex); // one run from provider frame 0
   });
-  const started = performance.now();
-  await source.open();
-  await source.start();
-  await finished;
-  const wallS = (performance.now() - started) / 1000;
-  await source.close();
+  const wallS = await streamUntil(source, check.finished);
   await emulator.stop();
+  const { frames, mismatches, firstMismatch } = check;
   console.log(
     `  intan-rhx long run: ${frames} frames × ${CHANNELS} ch (${(frames / RATE_HZ).toFixed(1)} s of stream) in ${wallS.toFixed(2)} s wall, ` +
       `${(source.link.bytes / 1e6).toFixed(1)} MB received`,

@@ -4,8 +4,8 @@ import { validate } from '../../../src/config/schema.js';
 import type { SampleBlock } from '../../../src/core/sample-block.js';
 import { spikeglxRemoteSourceSchema } from '../../../drivers/spikeglx-remote/spikeglx-remote-config.js';
 import { SpikeglxRemoteSource } from '../../../drivers/spikeglx-remote/spikeglx-remote-source.js';
-import { seededSample } from '../../../sim/devices/common/seeded-frame-generator.js';
 import { SpikeglxEmulator } from '../../../sim/devices/spikeglx/spikeglx-emulator.js';
+import { SeededStreamCheck, streamUntil } from '../../helpers/seeded-stream.js';
 
 const SEED = 99;
 const CHANNELS = 32;
@@ -26,40 +26,19 @@ test(`${STREAM_S} s of stream at ${RATE_HZ / 1000} kHz × ${CHANNELS} AP channel
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   const source = new SpikeglxRemoteSource(r.value);
   const target = STREAM_S * RATE_HZ;
-  let nextIndex = 0;
-  let frames = 0;
-  let mismatches = 0;
-  let firstMismatch = '';
+  const check = new SeededStreamCheck(SEED, CHANNELS, target);
   let startCount = -1;
-  let done: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (done = resolve));
   source.blocks$.subscribe((block: SampleBlock) => {
     const count = block.deviceTimestamp as number;
     if (startCount < 0) startCount = count;
-    if (block.firstSampleIndex !== nextIndex || count !== startCount + nextIndex) {
-      mismatches++;
-      firstMismatch ||= `block at index ${block.firstSampleIndex} count ${count}, expected index ${nextIndex}`;
+    if (block.firstSampleIndex !== check.nextIndex || count !== startCount + check.nextIndex) {
+      check.mismatch(`block at index ${block.firstSampleIndex} count ${count}, expected index ${check.nextIndex}`);
     }
-    const s = block.samples as Int16Array;
-    for (let f = 0; f < block.frameCount; f++) {
-      for (let c = 0; c < CHANNELS; c++) {
-        if (s[f * CHANNELS + c] !== seededSample(SEED, count + f, c)) {
-          mismatches++;
-          firstMismatch ||= `count ${count + f} channel ${c}`;
-        }
-      }
-    }
-    nextIndex = block.firstSampleIndex + block.frameCount;
-    frames += block.frameCount;
-    if (frames >= target) done();
+    check.samples(block, count);
   });
-  const started = performance.now();
-  await source.open();
-  await source.start();
-  await finished;
-  const wallS = (performance.now() - started) / 1000;
-  await source.close();
+  const wallS = await streamUntil(source, check.finished);
   await emulator.stop();
+  const { frames, mismatches, firstMismatch } = check;
   console.log(
     `  spikeglx long run: ${frames} frames × ${CHANNELS} ch (${(frames / RATE_HZ).toFixed(1)} s of stream) in ${wallS.toFixed(2)} s wall, ` +
       `${source.fetchCount} FETCHes (${(frames / source.fetchCount).toFixed(0)} samples each on average), ${(source.link.bytes / 1e6).toFixed(1)} MB`,
