@@ -6,10 +6,7 @@ export function expectOptoloopError(fn: () => unknown, code: string, ...fragment
   try {
     fn();
   } catch (error) {
-    assert.ok(isOptoloopError(error), `expected an OptoloopError, got ${String(error)}`);
-    assert.is((error as { code: string }).code, code, (error as Error).message);
-    for (const f of fragments) assert.match((error as Error).message, f);
-    return error as Error;
+    return checkOptoloopError(error, code, fragments);
   }
   assert.unreachable(`expected ${code}`);
   throw new Error('unreachable');
@@ -20,11 +17,15 @@ export async function expectRejection(promise: Promise<unknown>, code: string, .
   try {
     await promise;
   } catch (error) {
-    assert.ok(isOptoloopError(error), `expected an OptoloopError, got ${String(error)}`);
-    assert.is((error as { code: string }).code, code, (error as Error).message);
-    for (const f of fragments) assert.match((error as Error).message, f);
-    return error as Error;
+    return checkOptoloopError(error, code, fragments);
   }
   assert.unreachable(`expected ${code}`);
   throw new Error('unreachable');
+}
+
+function checkOptoloopError(error: unknown, code: string, fragments: (string | RegExp)[]): Error {
+  assert.ok(isOptoloopError(error), `expected an OptoloopError, got ${String(error)}`);
+  assert.is((error as { code: string }).code, code, (error as Error).message);
+  for (const f of fragments) assert.match((error as Error).message, f);
+  return error as Error;
 }

@@ -15,7 +15,7 @@ import {
   type NpyTypedArray,
 } from '../../src/io/npy.js';
 import { NpyAppendWriter } from '../../src/io/npy-append-writer.js';
-import { isOptoloopError } from '../../src/core/errors.js';
+import { expectOptoloopError } from '../helpers/expect-error.js';
 import { artifactDir, sharedData } from '../helpers/paths.js';
 import { runSystemPython } from '../helpers/system-python.js';
 
@@ -111,51 +111,39 @@ test('the real WaveMAP full_data.npy: float64 625×48, values as numpy reads the
   assert.ok(Math.abs(sum - expected.sum) < 1e-9 * Math.abs(expected.sum));
 });
 
-function expectError(fn: () => unknown, code: string, ...fragments: string[]): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(isOptoloopError(error), `expected an OptoloopError, got ${String(error)}`);
-    assert.is((error as { code: string }).code, code, (error as Error).message);
-    for (const f of fragments) assert.match((error as Error).message, f);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
-
 test('corrupt and unsupported files fail naming the file, the field and what was expected', () => {
   const good = readFileSync(sharedData('wavemap-pmd', 'full_data.npy'));
 
   const truncated = join(dir, 'truncated.npy');
   writeFileSync(truncated, good.subarray(0, good.length - 10));
-  expectError(() => readNpy(truncated), 'E_FILE_TRUNCATED', truncated, 'data', '240000 bytes', 'shape (625, 48)', '239990 bytes');
+  expectOptoloopError(() => readNpy(truncated), 'E_FILE_TRUNCATED', truncated, 'data', '240000 bytes', 'shape (625, 48)', '239990 bytes');
 
   const magic = join(dir, 'magic.npy');
   writeFileSync(magic, Buffer.concat([Buffer.from('PK\x03\x04'), good.subarray(4)]));
-  expectError(() => readNpy(magic), 'E_FILE_MALFORMED', magic, 'magic', 'at byte 0', '\\x93NUMPY', '50 4b 03 04');
+  expectOptoloopError(() => readNpy(magic), 'E_FILE_MALFORMED', magic, 'magic', 'at byte 0', '\\x93NUMPY', '50 4b 03 04');
 
   const cut = join(dir, 'header-cut.npy');
   writeFileSync(cut, good.subarray(0, 40));
-  expectError(() => readNpy(cut), 'E_FILE_TRUNCATED', cut, 'header', 'ending at byte 128', '40 bytes');
+  expectOptoloopError(() => readNpy(cut), 'E_FILE_TRUNCATED', cut, 'header', 'ending at byte 128', '40 bytes');
 
   const fortran = join(dir, 'fortran.npy');
   writeFileSync(fortran, Buffer.from(good.toString('latin1').replace("'fortran_order': False", "'fortran_order': True "), 'latin1'));
-  expectError(() => readNpy(fortran), 'E_FILE_UNSUPPORTED', fortran, 'fortran_order', 'C order');
+  expectOptoloopError(() => readNpy(fortran), 'E_FILE_UNSUPPORTED', fortran, 'fortran_order', 'C order');
 
   const big = join(dir, 'big-endian.npy');
   writeFileSync(big, Buffer.from(good.toString('latin1').replace("'<f8'", "'>f8'"), 'latin1'));
-  expectError(() => readNpy(big), 'E_FILE_UNSUPPORTED', big, 'descr', 'big-endian', '">f8"');
+  expectOptoloopError(() => readNpy(big), 'E_FILE_UNSUPPORTED', big, 'descr', 'big-endian', '">f8"');
 
   const complex = join(dir, 'complex.npy');
   writeFileSync(complex, Buffer.from(good.toString('latin1').replace("'<f8'", "'<c8'"), 'latin1'));
-  expectError(() => readNpy(complex), 'E_FILE_UNSUPPORTED', 'descr', '"<c8"', '"<f8"');
+  expectOptoloopError(() => readNpy(complex), 'E_FILE_UNSUPPORTED', 'descr', '"<c8"', '"<f8"');
 
   const garbage = join(dir, 'garbage-header.npy');
   writeFileSync(garbage, Buffer.from(good.toString('latin1').replace("'shape': (625, 48)", "'shape': [625, 48]"), 'latin1'));
-  expectError(() => readNpy(garbage), 'E_FILE_MALFORMED', 'shape', 'a tuple of non-negative integers', '[625, 48]');
+  expectOptoloopError(() => readNpy(garbage), 'E_FILE_MALFORMED', 'shape', 'a tuple of non-negative integers', '[625, 48]');
 
-  expectError(() => readNpy(join(dir, 'absent.npy')), 'E_FILE_NOT_FOUND', 'absent.npy', 'ENOENT');
-  expectError(() => decodeNpy(new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 9, 0, 0, 0]), 'mem'), 'E_FILE_UNSUPPORTED', 'version', '9.0');
+  expectOptoloopError(() => readNpy(join(dir, 'absent.npy')), 'E_FILE_NOT_FOUND', 'absent.npy', 'ENOENT');
+  expectOptoloopError(() => decodeNpy(new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 9, 0, 0, 0]), 'mem'), 'E_FILE_UNSUPPORTED', 'version', '9.0');
 });
 
 test('a header announcing more than 4 KiB is read whole', () => {
