@@ -194,8 +194,9 @@ export class EmulatorLink {
           for (let offset = 0; offset < chunk.length; ) {
             const size = this.fragmentSize(chunk.length - offset);
             if (offset > 0 && this.faults.fragmentGapMs > 0) await this.gap(this.faults.fragmentGapMs);
-            await port.write(chunk.subarray(offset, offset + size));
+            // Counted as the call is made: the bytes can reach the other end before this await returns.
             this.writeCount++;
+            await port.write(chunk.subarray(offset, offset + size));
             this.bytesWritten += size;
             offset += size;
           }
