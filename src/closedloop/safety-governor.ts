@@ -481,16 +481,7 @@ export class SafetyGovernor implements StimulusSink {
     this.estopOrigin = origin;
     this.programmed.fill(0);
     this.truncateAll();
-    this.options.log?.({
-      code: 'E_STIM_ESTOP',
-      limit: 'estop',
-      sink: this.options.sinkName,
-      output: -1,
-      origin,
-      message: `${this.options.sinkName}: emergency stop engaged by ${origin}; every output aborted, every command refused until released`,
-      suppressed: 0,
-      hostTimeNs: this.options.clock.nowNs(),
-    });
+    this.logEstop('estop', origin, `${this.options.sinkName}: emergency stop engaged by ${origin}; every output aborted, every command refused until released`);
     let pending: Promise<StimulusAck>;
     try {
       pending = this.inner.abort();
@@ -506,13 +497,18 @@ export class SafetyGovernor implements StimulusSink {
   }
 
   private logAbortFailure(origin: string, why: string): void {
+    this.logEstop('sink', origin, `${this.options.sinkName}: the emergency stop's abort failed (${why}); the stop stays engaged — check the device`);
+  }
+
+  /** An E_STIM_ESTOP line in the stimulation log: engaged, released, or its abort failed. */
+  private logEstop(limit: 'estop' | 'sink', origin: string, message: string): void {
     this.options.log?.({
       code: 'E_STIM_ESTOP',
-      limit: 'sink',
+      limit,
       sink: this.options.sinkName,
       output: -1,
       origin,
-      message: `${this.options.sinkName}: the emergency stop's abort failed (${why}); the stop stays engaged — check the device`,
+      message,
       suppressed: 0,
       hostTimeNs: this.options.clock.nowNs(),
     });
@@ -522,16 +518,7 @@ export class SafetyGovernor implements StimulusSink {
   releaseEstop(origin: string): void {
     if (!this.estop) return;
     this.estop = false;
-    this.options.log?.({
-      code: 'E_STIM_ESTOP',
-      limit: 'estop',
-      sink: this.options.sinkName,
-      output: -1,
-      origin,
-      message: `${this.options.sinkName}: emergency stop released by ${origin} (engaged by ${this.estopOrigin}); outputs must be programmed again`,
-      suppressed: 0,
-      hostTimeNs: this.options.clock.nowNs(),
-    });
+    this.logEstop('estop', origin, `${this.options.sinkName}: emergency stop released by ${origin} (engaged by ${this.estopOrigin}); outputs must be programmed again`);
   }
 
   /** For tests and the dashboard: light-on time and pulses booked on an output since `sinceNs`. */
