@@ -53,19 +53,23 @@ export function faultNote(context: ServeContext, what: Partial<Record<'fragment'
 
 /**
  * Runs `drop` every `faultIntervalMs` while the device serves (the `disconnect` fault); nothing
- * when that fault is off. Returns the function that stops it.
+ * when that fault is off. Returns the function that stops it: it waits for a drop under way (an
+ * unplug waiting to replug) to finish, so that nothing is restarted after the device is closed.
  */
-export function everyInterval(context: ServeContext, drop: () => Promise<void> | void): () => void {
-  if (!context.faults.has('disconnect')) return () => {};
-  let busy = false;
+export function everyInterval(context: ServeContext, drop: () => Promise<void> | void): () => Promise<void> {
+  if (!context.faults.has('disconnect')) return async () => {};
+  let current: Promise<void> | null = null;
+  let stopped = false;
   const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    Promise.resolve()
+    if (current || stopped) return;
+    current = Promise.resolve()
       .then(drop)
       .catch((error: unknown) => context.log(`disconnect fault failed: ${(error as Error).message}`))
-      .finally(() => (busy = false));
+      .finally(() => (current = null));
   }, context.faultIntervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await current;
+  };
 }

@@ -73,7 +73,7 @@ export const firmwareBridgeServer: SimDeviceServer = {
         ...faultNote(context, { fragment: 'frames written a byte at a time (100 µs apart)', garbage: 'line noise before every 7th frame', disconnect: `the device vanishes for 1 s every ${context.faultIntervalMs / 1000} s` }),
       ],
       async stop() {
-        stopFaults();
+        await stopFaults();
         light.detach();
         await halt();
       },

@@ -36,7 +36,7 @@ export const intanRhxServer: SimDeviceServer = {
       names.push(`${port}-${String(c % CHANNELS_PER_PORT).padStart(3, '0')}`);
     }
     let emulator: RhxEmulator | null = null;
-    const frames = new LiveSimFrames(context.source, { uvPerCount: RHX_UV_PER_COUNT, consuming: () => emulator?.runMode === 'Run', capacityFrames: Math.round(rate * 4) });
+    const frames = new LiveSimFrames(context.source, { uvPerCount: RHX_UV_PER_COUNT, consuming: () => emulator?.runMode === 'Run', capacityFrames: Math.round(rate * 2) });
     const commandPort = context.ports['intan-rhx'] ?? 0;
     emulator = new RhxEmulator({
       host: context.host,
@@ -67,7 +67,7 @@ export const intanRhxServer: SimDeviceServer = {
       }
       if (frames.overflowFrames > 0 && overflowSeen !== frames.overflowFrames) {
         overflowSeen = frames.overflowFrames;
-        context.log(`the client fell ${Math.round(rate * 4)} frames behind: ${overflowSeen} frames dropped so far, timestamps no longer follow the simulation exactly`);
+        context.log(`the client fell ${Math.round(rate * 2)} frames behind: ${overflowSeen} frames dropped so far, timestamps no longer follow the simulation exactly`);
       }
     }, 20);
     const stopFaults = everyInterval(context, () => rhx.disconnect('reset'));
@@ -83,7 +83,7 @@ export const intanRhxServer: SimDeviceServer = {
       ],
       async stop() {
         clearInterval(watch);
-        stopFaults();
+        await stopFaults();
         await rhx.stop();
         frames.detach();
       },

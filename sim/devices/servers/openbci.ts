@@ -25,7 +25,7 @@ export const openBciServer: SimDeviceServer = {
         ...faultNote(context, { fragment: 'packets fragmented', garbage: 'garbage between packets', disconnect: `unplugged for 1 s every ${context.faultIntervalMs / 1000} s` }),
       ],
       async stop() {
-        stopFaults();
+        await stopFaults();
         await served.close();
       },
     };

@@ -22,7 +22,7 @@ export const spikeglxServer: SimDeviceServer = {
     const channelCount = sim.generator.channelCount;
     const rate = sim.options.sampleRateHz;
     const uvPerCount = sim.uvPerCount[0];
-    const frames = new LiveSimFrames(context.source, { uvPerCount, capacityFrames: Math.round(rate * 2) });
+    const frames = new LiveSimFrames(context.source, { uvPerCount, capacityFrames: Math.round(rate) });
     const port = context.ports.spikeglx ?? 0;
     const emulator = new SpikeglxEmulator({
       host: context.host,
@@ -58,7 +58,7 @@ export const spikeglxServer: SimDeviceServer = {
       ],
       async stop() {
         clearInterval(pump);
-        stopFaults();
+        await stopFaults();
         await emulator.stop();
         frames.detach();
       },

@@ -41,7 +41,7 @@ export const thorlabsServer: SimDeviceServer = {
         ...faultNote(context, { fragment: 'replies fragmented', garbage: 'garbage between replies', disconnect: `unplugged for 1 s every ${context.faultIntervalMs / 1000} s` }),
       ],
       async stop() {
-        stopFaults();
+        await stopFaults();
         subscription.unsubscribe();
         light.detach();
         await served.close();
