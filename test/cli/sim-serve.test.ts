@@ -214,11 +214,16 @@ test('sim --serve: drivers get the simulation bit for bit, light sinks light it,
   assert.is(led.length, 1);
   assert.is(led[0].output, 1);
   assert.ok(Math.abs(led[0].level - 0.5) < 1e-9, `LED level ${led[0].level}`);
-  // Host-timed: at least the programmed 10 ms (the bound above only guards against a stuck LED).
-  assert.ok(led[0].offsetSample - led[0].onsetSample >= 300 && led[0].offsetSample - led[0].onsetSample < 30000, `LED width ${led[0].offsetSample - led[0].onsetSample}`);
+  // Host-timed: the width is the time between "o 1 1" and "o 1 0" as the emulator received them,
+  // 10 ms ± the host's and the serial link's jitter either way — on a loaded machine both commands
+  // can arrive in one read (exact widths are the bridge's, below).
+  const ledWidth = led[0].offsetSample - led[0].onsetSample;
+  assert.ok(ledWidth >= 1 && ledWidth < 30000, `LED width ${ledWidth} samples`);
   const gates = gt.lightPulses.filter((p) => p.reason === 'firmware-bridge');
   assert.is(gates.length, 2);
-  assert.is(gates[1].onsetSample - gates[0].onsetSample, 600, 'hardware-timed interval: 20 ms');
+  // 20 ms exactly when the two on edges reach the simulator within the 10 ms edge delay of each
+  // other (the rule); an edge later than that is placed late, never early.
+  assert.ok(gates[1].onsetSample - gates[0].onsetSample >= 600, `hardware-timed interval: ${gates[1].onsetSample - gates[0].onsetSample} samples, expected 600`);
   for (const g of gates) {
     assert.is(g.offsetSample - g.onsetSample, 60, 'hardware-timed width: 2 ms');
     assert.is(g.output, 2);
@@ -234,7 +239,7 @@ test('sim --serve: drivers get the simulation bit for bit, light sinks light it,
     }
   }
   assert.ok(answered > 0, 'opsin-expressing units answered the Pulse Pal pulses');
-  console.log(`  light: ${pp.length} Pulse Pal pulses (${answered} evoked spikes within 30 ms), ${led.length} LED pulse of ${((led[0].offsetSample - led[0].onsetSample) / 30).toFixed(2)} ms, ${gates.length} bridge gates`);
+  console.log(`  light: ${pp.length} Pulse Pal pulses (${answered} evoked spikes within 30 ms), ${led.length} LED pulse of ${(ledWidth / 30).toFixed(2)} ms, ${gates.length} bridge gates ${(gates[1].onsetSample - gates[0].onsetSample) / 30} ms apart`);
 });
 
 test('sim --serve usage: unknown device, bad ports, options of recordings', async () => {
