@@ -52,7 +52,7 @@ test('mistakes are named by path', () => {
   assert.match(message, 'sinks.a.fullScaleVolts[2]: expected a number > 0 and ≤ 10, got 12');
   assert.match(message, 'sinks.a.clientName: expected 1 to 6 printable ASCII characters');
   assert.match(message, 'sinks.b.fullScaleMa[0]: expected at most limitMa[0] (500 mA), got 600');
-  assert.match(message, 'sinks.c.kind: expected one of "pulsepal", "thorlabs", got "laser"');
+  assert.match(message, 'sinks.c.kind: expected one of "pulsepal", "thorlabs", "firmware-bridge", "sim", got "laser"');
 });
 
 test('per-channel gains must match the channel count', () => {
