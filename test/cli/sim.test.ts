@@ -6,17 +6,12 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CliIo } from '../../src/cli/command.js';
 import { main } from '../../src/cli/main.js';
+import { captureIo } from '../helpers/capture-io.js';
 import { artifactDir } from '../helpers/paths.js';
 import { runSystemPython, runSystemPythonFixture } from '../helpers/system-python.js';
 import { parseLightProtocol, schedulePulses } from '../../sim/light-protocol.js';
 import { createSimulation } from '../../sim/simulation.js';
-
-function captureIo(): CliIo & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', isTty: false, interrupted: new Promise<void>(() => {}), out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
-  return io;
-}
 
 const dir = artifactDir('sim-cli');
 rmSync(dir, { recursive: true, force: true });
