@@ -149,7 +149,7 @@ function atLag(acg: Float64Array, row: number, lagMs: number): number {
  * The 3D-ACG of a spike train (times in s, ascending) as 10 × 101 values, decile-major, into
  * `out`. Fewer than 2 spikes give zeros.
  */
-export function acg3d(timesS: ArrayLike<number>, count = timesS.length, out = new Float32Array(ACG3D_SIZE)): Float32Array {
+export function acg3d(timesS: ArrayLike<number>, count = timesS.length, out: Float32Array<ArrayBufferLike> = new Float32Array(ACG3D_SIZE)): Float32Array<ArrayBufferLike> {
   if (out.length < ACG3D_SIZE) throw new RangeError(`acg3d: expected an output of ≥ ${ACG3D_SIZE} values, got ${out.length}`);
   out.fill(0, 0, ACG3D_SIZE);
   if (count < 2) return out;

@@ -40,7 +40,7 @@ function median(values: Float32Array | Float64Array, count: number, scratch: Flo
  * The peak is searched over the whole waveform, not at `waveformPeakIndex`: the rule is C4's, and a
  * library's peak index may point at the trough of a waveform whose first large deflection is positive.
  */
-export function c4Waveform(waveformUv: ArrayLike<number>, sampleRateHz: number, out = new Float32Array(C4_WAVEFORM_SAMPLES)): Float32Array {
+export function c4Waveform(waveformUv: ArrayLike<number>, sampleRateHz: number, out: Float32Array<ArrayBufferLike> = new Float32Array(C4_WAVEFORM_SAMPLES)): Float32Array<ArrayBufferLike> {
   if (out.length < C4_WAVEFORM_SAMPLES) throw new RangeError(`c4Waveform: expected an output of ≥ ${C4_WAVEFORM_SAMPLES} values, got ${out.length}`);
   const peak = firstPeakIndex(waveformUv);
   if (peak < 0) {
