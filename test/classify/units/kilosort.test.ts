@@ -152,7 +152,7 @@ test('bad folders: a missing file, a wrong shape, a channel map too wide for the
   writeFileSync(join(dir, 'cluster_group.tsv'), 'id group\n');
   expectOptoloopError(() => readKilosortFolder(dir), 'E_FILE_MALFORMED', /cluster_group\.tsv: line 1: expected a header with cluster_id and group/);
   writeFolder(dir);
-  expectOptoloopError(() => new KilosortAssigner(readKilosortFolder(dir), twoColumnLayout(16), OPTIONS), 'E_OPTIONS_INVALID', /uses channel \d+ but the stream has 16 channels/);
+  expectOptoloopError(() => new KilosortAssigner(readKilosortFolder(dir), twoColumnLayout(16), OPTIONS), 'E_OPTIONS_INVALID', /the templates use channel \d+ but the stream has 16 channels/);
   expectOptoloopError(() => new KilosortAssigner(readKilosortFolder(dir), layout, { ...OPTIONS, sampleRateHz: 25000 }), 'E_OPTIONS_INVALID', /sample_rate is 30000 Hz but the stream runs at 25000 Hz/);
 });
 
