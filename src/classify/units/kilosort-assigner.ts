@@ -20,7 +20,7 @@ export interface KilosortAssignerOptions {
   readonly windowBeforeMs: number;
   readonly windowAfterMs: number;
   readonly maxShiftSamples: number;
-  readonly maxExcess: number;
+  readonly maxExcessSigma: number;
   readonly maxTemplateError: number;
   /** Rows of the snippets the matcher will see (the snippet stage's neighbourhood size). */
   readonly maxSnippetRows: number;
@@ -81,7 +81,7 @@ export class KilosortAssigner implements UnitAssigner {
         if (previous === undefined || t.spikeCount > (folder.templates.find((x) => x.unitId === t.unitId && x.peakChannel === previous)?.spikeCount ?? 0)) this.unitPeak.set(t.unitId, t.peakChannel);
       }
     });
-    const matchOptions: MatchOptions = { maxShift: options.maxShiftSamples, minScale: 0, maxScale: Infinity, maxExcess: options.maxExcess, maxTemplateError: options.maxTemplateError };
+    const matchOptions: MatchOptions = { maxShift: options.maxShiftSamples, minScale: 0, maxScale: Infinity, maxExcessSigma: options.maxExcessSigma, maxTemplateError: options.maxTemplateError };
     this.matcher = new TemplateMatcher(this.bank, layout.channelCount, options.maxSnippetRows, matchOptions);
   }
 

@@ -10,10 +10,12 @@
  *   a = D / T (the best amplitude scale, clamped to [minScale, maxScale]),
  *   R = X − 2aD + a²T  (the residual energy, in units of noise variance).
  * The best (template, shift) is the one with the smallest R. It is accepted when
- *   R ≤ N · (1 + maxExcess + 1/n) + maxTemplateError · a²T,
- * N the samples compared, n the spikes the template is made of (a young template is noisy itself):
- * what is left must look like noise plus a small fraction of the template (drift, amplitude changes).
- * Otherwise the spike matches nothing. Nothing is allocated per spike.
+ *   R ≤ N · (1 + 1/n) + maxExcessSigma · √(2N) + maxTemplateError · a²T,
+ * N the samples compared, n the spikes the template is made of: for white noise R of the right
+ * template is χ² with N degrees of freedom (mean N, SD √(2N)), a young template adds its own noise
+ * (N/n), and a small fraction of the template's energy is allowed for drift and amplitude changes.
+ * A spike of another unit leaves that unit's difference in R and is refused once the difference is
+ * a few SDs of the noise. Otherwise the spike matches nothing. Nothing is allocated per spike.
  */
 import type { SnippetBatch } from '../../core/spikes.js';
 import type { TemplateBank } from './template-bank.js';
@@ -23,8 +25,8 @@ export interface MatchOptions {
   /** Bounds of the fitted amplitude scale (Kilosort templates have arbitrary units: use 0…∞). */
   readonly minScale: number;
   readonly maxScale: number;
-  /** Allowed residual above the noise, as a fraction of the compared samples. */
-  readonly maxExcess: number;
+  /** Allowed residual above the noise's mean, in SDs of a χ² with N degrees of freedom (√(2N)). */
+  readonly maxExcessSigma: number;
   /** Allowed residual as a fraction of the fitted template's energy. */
   readonly maxTemplateError: number;
 }
@@ -46,17 +48,23 @@ export class TemplateMatcher {
   /** Row of each channel in the current snippet, −1 elsewhere. */
   private readonly snippetRowOf: Int32Array;
   private readonly weightOfRow: Float64Array;
-  private readonly xxByShift: Float64Array;
+  private xxByShift: Float64Array;
   readonly result: MatchResult = { template: -1, shift: 0, scale: 0, residual: 0, bound: 0, samples: 0, accepted: false };
 
   constructor(
     private readonly bank: TemplateBank,
     channelCount: number,
     maxSnippetRows: number,
-    private readonly options: MatchOptions,
+    private options: MatchOptions,
   ) {
     this.snippetRowOf = new Int32Array(channelCount).fill(-1);
     this.weightOfRow = new Float64Array(maxSnippetRows);
+    this.xxByShift = new Float64Array(2 * options.maxShift + 1);
+  }
+
+  /** Replaces the acceptance options (e.g. on a config reload); takes effect with the next spike. */
+  setOptions(options: MatchOptions): void {
+    this.options = options;
     this.xxByShift = new Float64Array(2 * options.maxShift + 1);
   }
 
@@ -148,7 +156,7 @@ export class TemplateMatcher {
           result.shift = s;
           result.scale = a;
           result.residual = residual;
-          result.bound = samples * (1 + o.maxExcess + (n > 0 ? 1 / n : 1)) + o.maxTemplateError * a * a * total;
+          result.bound = samples * (1 + (n > 0 ? 1 / n : 1)) + o.maxExcessSigma * Math.sqrt(2 * samples) + o.maxTemplateError * a * a * total;
         }
       }
     }

@@ -70,7 +70,7 @@ const OPTIONS: KilosortAssignerOptions = {
   windowBeforeMs: 1 / 3,
   windowAfterMs: 0.8,
   maxShiftSamples: 1,
-  maxExcess: 0.5,
+  maxExcessSigma: 6,
   maxTemplateError: 0.1,
   maxSnippetRows: hoods.maxSize,
   sampleRateHz: RATE_HZ,
