@@ -8,6 +8,7 @@ import { pipelineOptionsSchema } from '../pipeline/options.js';
 import { busConfigSchema } from '../bus/config.js';
 import { recorderConfigSchema } from '../recorder/config.js';
 import { dashboardConfigSchema } from '../dashboard/config.js';
+import { classifierConfigSchema } from '../classify/config.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -67,6 +68,7 @@ export const rigConfigSchema = s.object({
   bus: busConfigSchema,
   recorder: recorderConfigSchema,
   dashboard: dashboardConfigSchema,
+  classifier: classifierConfigSchema,
 });
 
 export type RigConfig = s.Infer<typeof rigConfigSchema>;

@@ -33,6 +33,7 @@ export class ClassifierClient {
   private closed = false;
   private readonly memoryWaiters = new Map<number, (m: { numTensors: number; numBytes: number }) => void>();
   onResult: ((result: ResultMessage) => void) | null;
+  onRequestError: ((requestId: number, error: OptoloopError) => void) | null;
 
   private constructor(
     private readonly worker: Worker,
@@ -41,6 +42,7 @@ export class ClassifierClient {
     private readonly options: ClassifierClientOptions,
   ) {
     this.onResult = options.onResult ?? null;
+    this.onRequestError = options.onRequestError ?? null;
   }
 
   /** Starts the worker, loads the model; rejects with the worker's error (E_MODEL_INVALID, E_BACKEND_UNAVAILABLE). */
@@ -81,7 +83,7 @@ export class ClassifierClient {
       this.onResult?.(m);
     } else if (m.type === 'error' && m.requestId !== null) {
       this.pending--;
-      this.options.onRequestError?.(m.requestId, new OptoloopError(m.code as ErrorCode, m.message, { stage: 'classify.worker' }));
+      this.onRequestError?.(m.requestId, new OptoloopError(m.code as ErrorCode, m.message, { stage: 'classify.worker' }));
     } else if (m.type === 'memory') {
       this.memoryWaiters.get(m.requestId)?.({ numTensors: m.numTensors, numBytes: m.numBytes });
       this.memoryWaiters.delete(m.requestId);
