@@ -24,6 +24,8 @@ export interface TrainSettings {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly viewSpikeCounts: readonly number[];
+  /** Small libraries get more epochs: at least this many optimiser steps per member (default 0). */
+  readonly minSteps?: number;
   readonly log: (line: string) => void;
 }
 
@@ -114,7 +116,9 @@ async function trainMembers(tf: TfModule, manifest: ModelManifest, examples: Exa
     const random = new SeededRandom(memberSeed);
     const order = Int32Array.from({ length: rows.length }, (_, i) => i);
     let lastLoss = NaN;
-    for (let epoch = 0; epoch < settings.epochs; epoch++) {
+    const stepsPerEpoch = Math.ceil(rows.length / settings.batchSize);
+    const epochs = Math.max(settings.epochs, Math.ceil((settings.minSteps ?? 0) / stepsPerEpoch));
+    for (let epoch = 0; epoch < epochs; epoch++) {
       random.shuffle(order);
       const xs = manifest.inputs.map((input, k) => {
         const size = input.shape.reduce((a, b) => a * b, 1);
@@ -129,7 +133,7 @@ async function trainMembers(tf: TfModule, manifest: ModelManifest, examples: Exa
       lastLoss = history.history.loss[0] as number;
       tf.dispose([...xs, ys]);
     }
-    settings.log(`  ${label} member ${m + 1}/${settings.members}: final loss ${lastLoss.toFixed(4)}`);
+    settings.log(`  ${label} member ${m + 1}/${settings.members}: ${epochs} epochs, final loss ${lastLoss.toFixed(4)}`);
     members.push(model);
   }
   return members;

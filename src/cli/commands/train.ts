@@ -44,6 +44,8 @@ Options:
   --members N             Ensemble size (default 5).
   --batch-size N          Mini-batch size (default 64).
   --learning-rate X       Adam learning rate (default 0.001).
+  --min-steps N           At least this many optimiser steps per member: a small library gets more
+                          epochs than --epochs (default 1000).
   --classes A,B,…         The classes, in output order (default: every label of the library, most
                           frequent first). Units with other labels are left out.
   --min-class-units N     Leave out labels with fewer units than this (default 2), when --classes
@@ -106,6 +108,7 @@ export const trainCommand: Command = {
         members: { type: 'string' },
         'batch-size': { type: 'string' },
         'learning-rate': { type: 'string' },
+        'min-steps': { type: 'string' },
         classes: { type: 'string' },
         'min-class-units': { type: 'string' },
         inputs: { type: 'string' },
@@ -132,6 +135,7 @@ export const trainCommand: Command = {
       members: parseIntFlag('members', values.members, 5, 1),
       batchSize: parseIntFlag('batch-size', values['batch-size'], 64, 1),
       learningRate: parseNumberFlag('learning-rate', values['learning-rate'], 1e-3, 0),
+      minSteps: parseIntFlag('min-steps', values['min-steps'], 1000, 0),
       viewSpikeCounts: values.views === undefined ? DEFAULT_VIEW_SPIKE_COUNTS : values.views.split(',').map((v) => parseIntFlag('views', v.trim(), 0, 2)),
       log: values.quiet ? () => {} : (line) => io.err(`${line}\n`),
     };
