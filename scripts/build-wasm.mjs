@@ -1,4 +1,4 @@
-// Compiles the AssemblyScript kernels (src/**/assembly/<name>.ts) to build/wasm/<name>.wasm.
+// Compiles the AssemblyScript kernels (src/**/assembly/<name>.ts, sim/**/assembly/<name>.ts) to build/wasm/<name>.wasm.
 // Kernels are plain functions over linear memory: SIMD on, no GC runtime, no asserts in the hot loop.
 import { readdirSync, mkdirSync, statSync } from 'node:fs';
 import { join, basename, relative } from 'node:path';
@@ -23,7 +23,7 @@ function findEntries(dir) {
   return entries;
 }
 
-const entries = findEntries(join(root, 'src'));
+const entries = [...findEntries(join(root, 'src')), ...findEntries(join(root, 'sim'))];
 let failed = false;
 for (const entry of entries) {
   const out = join(outDir, basename(entry, '.ts') + '.wasm');

@@ -35,7 +35,9 @@ export class LatencyHistogram {
   /** EDGE_COUNT buckets with upper edges, plus the overflow bucket. */
   readonly counts = new Float64Array(EDGE_COUNT + 1);
   count = 0;
-  maxUs = -Infinity;
+  /** The exact maximum (µs), in a typed array so that updating it never allocates. */
+  private readonly max = new Float64Array([-Infinity]);
+  private readonly value = new Float64Array(1);
   /** Values that were not numbers (a clock bug): not in the histogram, but not hidden either. */
   invalid = 0;
 
@@ -43,24 +45,51 @@ export class LatencyHistogram {
 
   /** Records a latency in µs (negative values count as 0). O(1), no allocation. */
   recordUs(us: number): void {
-    if (Number.isNaN(us)) {
-      this.invalid++;
-      return;
-    }
-    this.counts[latencyBucketIndex(us)]++;
-    this.count++;
-    if (us > this.maxUs) this.maxUs = us;
+    this.value[0] = us;
+    this.recordValue();
   }
 
   /** Records a latency in ns (core/clock units). */
   recordNs(ns: number): void {
-    this.recordUs(ns / 1000);
+    this.value[0] = ns / 1000;
+    this.recordValue();
+  }
+
+  /**
+   * Records span[1] − span[0] (ns). The hot-path form: the times travel in a typed array because V8
+   * boxes a double passed to a call it does not inline.
+   */
+  recordSpanNs(span: Float64Array): void {
+    this.value[0] = (span[1] - span[0]) / 1000;
+    this.recordValue();
+  }
+
+  private recordValue(): void {
+    const us = this.value[0];
+    if (Number.isNaN(us)) {
+      this.invalid++;
+      return;
+    }
+    let k = 0;
+    if (us > 1) {
+      k = Math.ceil(Math.log10(us) * LATENCY_BUCKETS_PER_DECADE);
+      if (k > 0 && k <= EDGE_COUNT && LATENCY_BUCKET_UPPER_US[k - 1] >= us) k--;
+      else if (k < EDGE_COUNT && LATENCY_BUCKET_UPPER_US[k] < us) k++;
+      if (k > EDGE_COUNT) k = EDGE_COUNT;
+    }
+    this.counts[k]++;
+    this.count++;
+    if (us > this.max[0]) this.max[0] = us;
+  }
+
+  get maxUs(): number {
+    return this.max[0];
   }
 
   reset(): void {
     this.counts.fill(0);
     this.count = 0;
-    this.maxUs = -Infinity;
+    this.max[0] = -Infinity;
     this.invalid = 0;
   }
 
@@ -69,7 +98,7 @@ export class LatencyHistogram {
     for (let k = 0; k < this.counts.length; k++) this.counts[k] += other.counts[k];
     this.count += other.count;
     const otherMax = other instanceof LatencyHistogram ? other.maxUs : (other.maxUs ?? -Infinity);
-    if (otherMax > this.maxUs) this.maxUs = otherMax;
+    if (otherMax > this.max[0]) this.max[0] = otherMax;
   }
 
   /** The q-quantile (0 < q ≤ 1) as the upper edge of its bucket, capped at the maximum; null when empty. */

@@ -77,6 +77,8 @@ export interface LastRefusal {
 
 const LIMIT_INDEX = new Map<StimLimit, number>(STIM_LIMITS.map((l, i) => [l, i]));
 const MINUTE_NS = 60e9;
+/** Index of the trigger time in the governor's scratch array. */
+const NOW = 6;
 const MS = 1e6;
 
 export class SafetyGovernor implements StimulusSink {
@@ -107,6 +109,9 @@ export class SafetyGovernor implements StimulusSink {
   /** Refusals per limit since the governor was made (index = STIM_LIMITS order). */
   readonly refusalCounts = new Float64Array(STIM_LIMITS.length);
   readonly lastRefusal: LastRefusal = { code: 'E_STIM_LIMIT', limit: 'output', output: -1, value: 0, limitValue: 0 };
+  /** Scratch for the trigger path: TrainHistory.query's inputs/outputs (0…5) and the time (NOW). */
+  private readonly scratch = new Float64Array(7);
+  private readonly trainScratch = new Float64Array(4);
   private lastOrigin = '';
 
   constructor(
@@ -273,6 +278,11 @@ export class SafetyGovernor implements StimulusSink {
     }
   }
 
+  /** The last refusal as a message (what lastRefusal says, in words). */
+  describeLastRefusal(): string {
+    return describeRefusal(this.options.sinkName, this.lastRefusal, this.lastOrigin, this.estopOrigin);
+  }
+
   private refusalError(): OptoloopError {
     const r = this.lastRefusal;
     return new OptoloopError(r.code, describeRefusal(this.options.sinkName, r, this.lastOrigin, this.estopOrigin), {
@@ -307,6 +317,14 @@ export class SafetyGovernor implements StimulusSink {
     } finally {
       this.programming[output] = 0;
     }
+  }
+
+  /**
+   * Whether program(output, train) would be accepted now, without programming anything (for a
+   * synchronous command handler). A refusal is logged and described in lastRefusal, as usual.
+   */
+  checkTrain(output: number, train: PulseTrainSpec, origin: string): boolean {
+    return this.checkProgram(output, train, origin);
   }
 
   private checkProgram(output: number, t: PulseTrainSpec, origin: string): boolean {
@@ -373,17 +391,24 @@ export class SafetyGovernor implements StimulusSink {
       this.refuse(this.outputCount ? 'E_STIM_LIMIT' : 'E_SINK_STATE', 'output', -1, outputMask, this.outputCount - 1, origin);
       return -1;
     }
-    const now = this.options.clock.nowNs();
+    // Times travel through typed arrays, not call arguments: V8 boxes doubles passed to calls it
+    // does not inline, which would allocate on every trigger.
+    const scratch = this.scratch;
+    scratch[NOW] = this.options.clock.nowNs();
     for (let o = 0; o < this.outputCount; o++) {
       if (((mask >>> o) & 1) === 0) continue;
-      if (!this.checkTrigger(o, now, origin)) return -1;
+      if (!this.checkTrigger(o, origin)) return -1;
     }
     for (let o = 0; o < this.outputCount; o++) {
       if (((mask >>> o) & 1) === 0) continue;
-      const start = now + this.trainDelayNs[o];
-      const history = this.histories[o];
-      history.append(start, this.trainWidthNs[o], this.trainIntervalNs[o], this.trainCount[o]);
-      this.busyUntilNs[o] = history.lastEndNs();
+      const start = scratch[NOW] + this.trainDelayNs[o];
+      const train = this.trainScratch;
+      train[0] = start;
+      train[1] = this.trainWidthNs[o];
+      train[2] = this.trainIntervalNs[o];
+      train[3] = this.trainCount[o];
+      this.histories[o].appendTrain(train);
+      this.busyUntilNs[o] = start + (this.trainCount[o] - 1) * this.trainIntervalNs[o] + this.trainWidthNs[o];
     }
     try {
       return this.inner.trigger(mask, cause);
@@ -394,7 +419,9 @@ export class SafetyGovernor implements StimulusSink {
     }
   }
 
-  private checkTrigger(o: number, now: number, origin: string): boolean {
+  private checkTrigger(o: number, origin: string): boolean {
+    const q = this.scratch;
+    const now = q[NOW];
     if (this.programming[o] || !this.programmed[o]) return this.fail('E_STIM_LIMIT', 'not-programmed', o, 0, 0, origin);
     const w = this.trainWidthNs[o];
     const p = this.trainIntervalNs[o];
@@ -406,19 +433,21 @@ export class SafetyGovernor implements StimulusSink {
     if (this.busyUntilNs[o] > now) return this.fail('E_STIM_LIMIT', 'busy', o, (this.busyUntilNs[o] - now) / MS, 0, origin);
     const start = now + this.trainDelayNs[o];
     const history = this.histories[o];
-    if (history.isFull() && history.oldestEndNs() > start - MINUTE_NS) {
-      return this.fail('E_STIM_LIMIT', 'history-full', o, history.capacity, history.capacity, origin);
-    }
-    const pulses = history.pulsesSince(start - MINUTE_NS) + maxPulsesInWindow(p, n, MINUTE_NS);
-    if (pulses > this.limitPerMinute[o]) return this.fail('E_STIM_LIMIT', 'pulses-per-minute', o, pulses, this.limitPerMinute[o], origin);
     // The most light in any window overlapping the new train: windows ending before its first pulse
     // ends hold no more than the one ending then (history can only drop out as fast as the pulse
     // adds), and later windows hold no more history than from (start + width − window).
     const windowNs = this.limitDutyWindowNs[o];
-    const on = history.onTimeSinceNs(start + w - windowNs) + maxOnTimeInWindowNs(w, p, n, windowNs);
-    if (on > this.limitDuty[o] * windowNs) return this.fail('E_STIM_LIMIT', 'duty-cycle', o, on / windowNs, this.limitDuty[o], origin);
     const absWindowNs = ABSOLUTE_LIMITS.dutyWindowS * 1e9;
-    const absOn = history.onTimeSinceNs(start + w - absWindowNs) + maxOnTimeInWindowNs(w, p, n, absWindowNs);
+    q[0] = start - MINUTE_NS;
+    q[1] = start + w - windowNs;
+    q[2] = start + w - absWindowNs;
+    if (history.wouldDropLightAfter(q, 0)) return this.fail('E_STIM_LIMIT', 'history-full', o, history.capacity, history.capacity, origin);
+    history.query(q);
+    const pulses = q[3] + maxPulsesInWindow(p, n, MINUTE_NS);
+    if (pulses > this.limitPerMinute[o]) return this.fail('E_STIM_LIMIT', 'pulses-per-minute', o, pulses, this.limitPerMinute[o], origin);
+    const on = q[4] + maxOnTimeInWindowNs(w, p, n, windowNs);
+    if (on > this.limitDuty[o] * windowNs) return this.fail('E_STIM_LIMIT', 'duty-cycle', o, on / windowNs, this.limitDuty[o], origin);
+    const absOn = q[5] + maxOnTimeInWindowNs(w, p, n, absWindowNs);
     if (absOn > ABSOLUTE_LIMITS.maxDutyCycle * absWindowNs) {
       return this.fail('E_STIM_LIMIT', 'absolute-duty-cycle', o, absOn / absWindowNs, ABSOLUTE_LIMITS.maxDutyCycle, origin);
     }

@@ -218,9 +218,10 @@ export class TagAccumulator {
     return saltFromCounts(this.saltCounts, this.layout.saltWindowCount, this.layout.saltBinCount, this.layout.saltWorkspace);
   }
 
-  stats(): TagStats {
+  /** Every statistic; `withSalt: false` leaves SALT out (null), which is the costly part. */
+  stats(withSalt = true): TagStats {
     const n = this.trials;
-    const salt = n > 0 ? this.salt() : { p: NaN, i: NaN };
+    const salt = n > 0 && withSalt ? this.salt() : { p: NaN, i: NaN };
     const evokedRateHz = this.allenEvokedMs > 0 ? (this.allenEvokedSpikes / this.allenEvokedMs) * 1000 : null;
     const baselineRateHz = this.allenBaselineMs > 0 ? (this.allenBaselineSpikes / this.allenBaselineMs) * 1000 : null;
     return {

@@ -17,6 +17,8 @@ export class TrainHistory {
   private readonly cumOnNs: Float64Array;
   private head = 0;
   size = 0;
+  private readonly single = new Float64Array(2);
+  private readonly train = new Float64Array(4);
 
   constructor(readonly capacity: number) {
     this.start = new Float64Array(capacity);
@@ -38,22 +40,30 @@ export class TrainHistory {
     return this.size === 0 ? -Infinity : this.end[this.at(this.size - 1)];
   }
 
-  /** Start of the oldest train kept (Infinity when empty). */
-  oldestStartNs(): number {
-    return this.size === 0 ? Infinity : this.start[this.head];
-  }
-
-  /** End of the oldest train kept (Infinity when empty): the ring may drop it only once this is out of every window. */
-  oldestEndNs(): number {
-    return this.size === 0 ? Infinity : this.end[this.head];
-  }
-
   isFull(): boolean {
     return this.size === this.capacity;
   }
 
+  /** Whether appending now would drop a train that still ends after io[at] (so is still in a window). */
+  wouldDropLightAfter(io: Float64Array, at: number): boolean {
+    return this.size === this.capacity && this.end[this.head] > io[at];
+  }
+
   /** Appends a train (the caller keeps trains in time order); drops the oldest when full. */
   append(startNs: number, widthNs: number, intervalNs: number, pulseCount: number): void {
+    const io = this.train;
+    io[0] = startNs;
+    io[1] = widthNs;
+    io[2] = intervalNs;
+    io[3] = pulseCount;
+    this.appendTrain(io);
+  }
+
+  /** The hot-path form of {@link append}: [start, width, interval, count] in a typed array (see {@link query}). */
+  appendTrain(train: Float64Array): void {
+    const startNs = train[0];
+    const widthNs = train[1];
+    const pulseCount = train[3];
     let slot: number;
     if (this.size === this.capacity) {
       slot = this.head;
@@ -65,7 +75,7 @@ export class TrainHistory {
     const previous = this.size > 1 ? this.at(this.size - 2) : -1;
     this.start[slot] = startNs;
     this.width[slot] = widthNs;
-    this.interval[slot] = pulseCount > 1 ? intervalNs : widthNs;
+    this.interval[slot] = pulseCount > 1 ? train[2] : widthNs;
     this.count[slot] = pulseCount;
     this.end[slot] = startNs + (pulseCount - 1) * this.interval[slot] + widthNs;
     this.cumPulses[slot] = (previous >= 0 ? this.cumPulses[previous] : 0) + pulseCount;
@@ -93,8 +103,9 @@ export class TrainHistory {
     return this.end[last];
   }
 
-  /** First logical index whose start is ≥ t (size when none). */
-  private firstStartAtOrAfter(t: number): number {
+  /** First logical index whose start is ≥ io[from] (size when none). */
+  private firstStartAtOrAfter(io: Float64Array, from: number): number {
+    const t = io[from];
     let lo = 0;
     let hi = this.size;
     while (lo < hi) {
@@ -105,14 +116,43 @@ export class TrainHistory {
     return lo;
   }
 
-  /** Light-on time (ns) at or after `t`. */
+  /** Light-on time (ns) at or after `t`. For tests and the dashboard; the hot path uses {@link query}. */
   onTimeSinceNs(t: number): number {
-    if (this.size === 0) return 0;
-    const j = this.firstStartAtOrAfter(t);
-    let total = 0;
+    const io = this.single;
+    io[0] = t;
+    this.onTimeInto(io, 0, 1);
+    return io[1];
+  }
+
+  /** Pulse onsets at or after `t`. For tests and the dashboard; the hot path uses {@link query}. */
+  pulsesSince(t: number): number {
+    const io = this.single;
+    io[0] = t;
+    this.pulsesInto(io, 0, 1);
+    return io[1];
+  }
+
+  /**
+   * What the governor needs per trigger, in one call: reads io[0] (pulsesFrom), io[1] (onFromA),
+   * io[2] (onFromB) and writes io[3] = pulse onsets at or after pulsesFrom, io[4] / io[5] = light-on
+   * time (ns) at or after onFromA / onFromB. Times travel in a typed array, not as arguments or
+   * return values, because V8 boxes a double passed to or returned from a call it did not inline:
+   * an allocation per trigger.
+   */
+  query(io: Float64Array): void {
+    this.pulsesInto(io, 0, 3);
+    this.onTimeInto(io, 1, 4);
+    this.onTimeInto(io, 2, 5);
+  }
+
+  private onTimeInto(io: Float64Array, from: number, to: number): void {
+    const t = io[from];
+    io[to] = 0;
+    if (this.size === 0) return;
+    const j = this.firstStartAtOrAfter(io, from);
     if (j < this.size) {
       const first = this.at(j);
-      total = this.cumOnNs[this.at(this.size - 1)] - (this.cumOnNs[first] - this.count[first] * this.width[first]);
+      io[to] = this.cumOnNs[this.at(this.size - 1)] - (this.cumOnNs[first] - this.count[first] * this.width[first]);
     }
     if (j > 0) {
       // The train that started before t may still have light after it; earlier trains ended before it started.
@@ -122,30 +162,28 @@ export class TrainHistory {
         const p = this.interval[i];
         const n = this.count[i];
         const k0 = Math.max(0, Math.floor((t - this.start[i] - w) / p) + 1);
-        if (k0 < n) total += Math.min(w, this.start[i] + k0 * p + w - t) + (n - k0 - 1) * w;
+        if (k0 < n) io[to] += Math.min(w, this.start[i] + k0 * p + w - t) + (n - k0 - 1) * w;
       }
     }
-    return total;
   }
 
-  /** Pulse onsets at or after `t`. */
-  pulsesSince(t: number): number {
-    if (this.size === 0) return 0;
-    const j = this.firstStartAtOrAfter(t);
-    let total = 0;
+  private pulsesInto(io: Float64Array, from: number, to: number): void {
+    const t = io[from];
+    io[to] = 0;
+    if (this.size === 0) return;
+    const j = this.firstStartAtOrAfter(io, from);
     if (j < this.size) {
       const first = this.at(j);
-      total = this.cumPulses[this.at(this.size - 1)] - (this.cumPulses[first] - this.count[first]);
+      io[to] = this.cumPulses[this.at(this.size - 1)] - (this.cumPulses[first] - this.count[first]);
     }
     if (j > 0) {
       const i = this.at(j - 1);
       const n = this.count[i];
       if (n > 1) {
         const kFirst = Math.max(0, Math.ceil((t - this.start[i]) / this.interval[i]));
-        if (kFirst < n) total += n - kFirst;
+        if (kFirst < n) io[to] += n - kFirst;
       }
     }
-    return total;
   }
 }
 

@@ -5,9 +5,16 @@
  */
 import * as s from './schema.js';
 import { pipelineOptionsSchema } from '../pipeline/options.js';
+import { simSourceSchema } from '../../sim/source-config.js';
 import { busConfigSchema } from '../bus/config.js';
 import { recorderConfigSchema } from '../recorder/config.js';
 import { dashboardConfigSchema } from '../dashboard/config.js';
+import { intanRhxSourceSchema } from '../../drivers/intan-rhx/intan-rhx-config.js';
+import { spikeglxRemoteSourceSchema } from '../../drivers/spikeglx-remote/spikeglx-remote-config.js';
+import { optotagConfigSchema } from '../closedloop/optotag-config.js';
+import { rulesSchema } from '../closedloop/rules/rule-options.js';
+import { safetyConfigSchema } from '../closedloop/safety-options.js';
+import { bciConfigSchema } from '../closedloop/bci/bci-options.js';
 import { classifierConfigSchema } from '../classify/config.js';
 
 const replaySpeed = {
@@ -33,21 +40,18 @@ export const fileSourceSchema = s.object(
   { description: 'Replay a recorded file.' },
 );
 
-export const simSourceSchema = s.object(
-  {
-    kind: s.literal('sim'),
-    preset: s.oneOf(['cortex', 'cerebellum'] as const, { default: 'cortex' }),
-    channels: s.number({ integer: true, min: 1, max: 4096, default: 384 }),
-    units: s.nullable(s.number({ integer: true, min: 0, max: 5000 }), { description: 'Number of units; null picks one for the channel count.' }),
-    sampleRateHz: s.number({ above: 0, default: 30000 }),
-    seed: s.number({ integer: true, min: 0, default: 1 }),
-    durationS: s.nullable(s.number({ above: 0 }), { description: 'Stop after this long; null runs until stopped.' }),
-    ...replaySpeed,
-  },
-  { description: 'The built-in simulator: a ground-truth recording generated live.' },
-);
+export { simSourceSchema };
 
-export const sourceSchema = s.tagged('kind', { file: fileSourceSchema, sim: simSourceSchema }, { description: 'Where samples come from.' });
+export const sourceSchema = s.tagged(
+  'kind',
+  {
+    file: fileSourceSchema,
+    sim: simSourceSchema,
+    'intan-rhx': intanRhxSourceSchema,
+    'spikeglx-remote': spikeglxRemoteSourceSchema,
+  },
+  { description: 'Where samples come from.' },
+);
 
 export const probeSchema = s.object(
   {
@@ -68,6 +72,10 @@ export const rigConfigSchema = s.object({
   bus: busConfigSchema,
   recorder: recorderConfigSchema,
   dashboard: dashboardConfigSchema,
+  optotag: optotagConfigSchema,
+  rules: rulesSchema,
+  safety: safetyConfigSchema,
+  bci: bciConfigSchema,
   classifier: classifierConfigSchema,
 });
 

@@ -64,6 +64,12 @@ export const noiseOptionsSchema = s.object(
   { description: 'Per-channel noise σ = MAD / 0.6745 of the filtered signal, adapting slowly.' },
 );
 
+/**
+ * The longest peak window accepted: far beyond any spike's trough width, and the bound that lets
+ * later stages (snippets) size how far back a spike can be reported.
+ */
+export const MAX_PEAK_WINDOW_MS = 5;
+
 export const detectOptionsSchema = s.object(
   {
     thresholdSigma: s.number({ above: 0, default: 5, description: 'Threshold as a multiple of the channel’s noise σ (used when thresholdUv is null).' }),
@@ -76,6 +82,7 @@ export const detectOptionsSchema = s.object(
     }),
     peakWindowMs: s.number({
       above: 0,
+      max: MAX_PEAK_WINDOW_MS,
       default: 0.4,
       description: 'Half-width of the space-time window in which a peak must be the extreme; also the detection delay.',
     }),

@@ -1,7 +1,9 @@
 import type { Command } from '../command.js';
+import { simCommand } from './sim.js';
 import { validateCommand } from './validate.js';
 import { optotagCommand } from './optotag.js';
+import { fitDecoderCommand } from './fit-decoder.js';
 import { trainCommand } from './train.js';
 
 /** Every CLI command, in the order `optoloop --help` lists them. */
-export const commands: readonly Command[] = [validateCommand, optotagCommand, trainCommand];
+export const commands: readonly Command[] = [validateCommand, simCommand, optotagCommand, fitDecoderCommand, trainCommand];

@@ -69,6 +69,7 @@ export class RuleEngine {
   private readonly causes: MutableCause[][];
   private readonly causeNext: Int32Array;
   private sampleRateHz = 0;
+  private readonly span = new Float64Array(2);
 
   constructor(private readonly options: RuleEngineOptions) {
     const issues = checkRules(options.rules);
@@ -136,19 +137,20 @@ export class RuleEngine {
         this.kind[r] = KIND_SPIKE;
       }
       const pool: MutableCause[] = [];
-      for (let k = 0; k < poolSize; k++) pool.push({ reason: `rule:${id}`, streamId: null, sampleIndex: null, sourceReceiveTimeNs: null });
+      for (let k = 0; k < poolSize; k++) pool.push({ reason: `rule:${id}`, streamId: '', sampleIndex: NaN, sourceReceiveTimeNs: NaN });
       this.causes.push(pool);
     });
     this.ring = new Float64Array(ringTotal);
   }
 
   /**
-   * Programs every rule's train on its output, through the governors. Call before the first batch
-   * and again after an emergency stop has been released.
+   * Programs every enabled rule's train on its output, through the governors. Call before the first
+   * batch, after an emergency stop has been released, and when a rule is enabled.
    */
   async programSinks(): Promise<void> {
     const done = new Set<string>();
     for (const id of this.ruleIds) {
+      if (!this.isEnabled(id)) continue;
       const { sink, output, train } = this.options.rules[id].action;
       const key = `${sink}:${output}`;
       if (done.has(key)) continue;
@@ -167,6 +169,23 @@ export class RuleEngine {
     this.ringSize[r] = 0;
     this.armed[r] = 1;
     return true;
+  }
+
+  /** The `sink:output` keys that enabled rules drive, with the first such rule for each. */
+  outputsInUse(): Map<string, string> {
+    const used = new Map<string, string>();
+    this.ruleIds.forEach((id, r) => {
+      if (this.enabled[r] === 0) return;
+      const { sink, output } = this.options.rules[id].action;
+      if (!used.has(`${sink}:${output}`)) used.set(`${sink}:${output}`, id);
+    });
+    return used;
+  }
+
+  /** The `sink:output` a rule drives (null when there is no such rule). */
+  outputOf(ruleId: string): string | null {
+    const rule = this.options.rules[ruleId];
+    return rule ? `${rule.action.sink}:${rule.action.output}` : null;
   }
 
   isEnabled(ruleId: string): boolean {
@@ -198,7 +217,7 @@ export class RuleEngine {
         const label = this.label[r];
         if (label >= 0 && (cellTypes.labelIndexOf(unit) !== label || cellTypes.confidenceOf(unit) < this.minConfidence[r])) continue;
         if (this.kind[r] === KIND_SPIKE) {
-          this.tryFire(r, t, batch);
+          this.tryFire(r, k, batch);
           continue;
         }
         // Population rate: drop spikes that left the window, note whether the rate was at or
@@ -225,14 +244,19 @@ export class RuleEngine {
         this.ringHead[r] = head;
         this.ringSize[r] = size;
         if (size > this.thresholdCount[r] && (this.levelTriggered[r] === 1 || this.armed[r] === 1)) {
-          if (this.tryFire(r, t, batch)) this.armed[r] = 0;
+          if (this.tryFire(r, k, batch)) this.armed[r] = 0;
         }
       }
     }
   }
 
-  /** Fires rule r unless refractory; returns whether it tried (the refractory time runs from a try). */
-  private tryFire(r: number, sampleIndex: number, batch: SpikeBatch): boolean {
+  /**
+   * Fires rule r for spike k of the batch unless refractory; returns whether it tried (the
+   * refractory time runs from a try). Takes the spike's index, not its time: V8 boxes a double
+   * passed to a call it does not inline.
+   */
+  private tryFire(r: number, k: number, batch: SpikeBatch): boolean {
+    const sampleIndex = batch.peakSampleIndex[k];
     if (sampleIndex - this.lastFireSample[r] < this.refractorySamples[r]) return false;
     this.lastFireSample[r] = sampleIndex;
     const pool = this.causes[r];
@@ -246,7 +270,11 @@ export class RuleEngine {
     if (id > 0) {
       this.fired[r]++;
       const { clock, latency } = this.options;
-      if (clock && latency) latency.recordNs(clock.nowNs() - batch.sourceReceiveTimeNs);
+      if (clock && latency) {
+        this.span[0] = batch.sourceReceiveTimeNs;
+        this.span[1] = clock.nowNs();
+        latency.recordSpanNs(this.span);
+      }
     } else {
       this.refused[r]++;
     }

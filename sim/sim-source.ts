@@ -1,0 +1,200 @@
+/**
+ * The simulator as a `SampleSource`: int16 blocks of the simulated probe, paced by the clock
+ * (real time, or `speed` × real time) or as fast as the consumer takes them.
+ *
+ * Scale: µV = count × uvPerCount — 2.34375 µV/bit with a 10-bit range on Neuropixels 1.0 (as its
+ * ADC at gain 500), 0.195 µV/bit on other probes (Intan RHD2000); see `options.ts`.
+ *
+ * Pacing: block k (frames [k·F, (k+1)·F)) is emitted when the clock reaches start + (k+1)·F / rate
+ * / speed — when its last sample would have been acquired. The clock and the scheduler are
+ * injected, so tests run in virtual time (an RxJS VirtualTimeScheduler and a clock reading it). A
+ * late pump catches up (emits every due block at once) rather than dropping: the simulator loses
+ * nothing. Not real time: blocks are generated in bursts of ~10 ms of work, yielding between bursts
+ * so that stop() and other I/O get through.
+ *
+ * Blocks are borrowed (src/core/sample-block.ts): one buffer is rewritten for every block.
+ */
+import { Subject, asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { systemClock, type MonotonicClock } from '../src/core/clock.js';
+import { OptoloopError } from '../src/core/errors.js';
+import type { Int16SampleBlock, MutableInt16Block } from '../src/core/sample-block.js';
+import { createSourceCounters, type SampleSource, type SourceCounters, type SourceState, type StreamInfo } from '../src/core/sample-source.js';
+import type { SimOptionsInput } from './options.js';
+import { createSimulation, type Simulation } from './simulation.js';
+
+export interface SimSourceOptions extends SimOptionsInput {
+  /** Frames per block (30 = 1 ms at 30 kHz). */
+  readonly blockFrames?: number;
+  /** Pace by the clock (default) or go as fast as possible. */
+  readonly realTime?: boolean;
+  /** With realTime: 2 = twice real time. */
+  readonly speed?: number;
+  /** Stop after this long (the stream completes); null/undefined runs until stopped. */
+  readonly durationS?: number | null;
+  readonly clock?: MonotonicClock;
+  readonly scheduler?: SchedulerLike;
+  readonly streamId?: string;
+  /** Keep the ground truth in memory (default true; a long live run may turn it off). */
+  readonly keepGroundTruth?: boolean;
+}
+
+const STAGE = 'sim.source';
+const BURST_BUDGET_MS = 10;
+
+export class SimSource implements SampleSource {
+  readonly kind = 'sim';
+  readonly simulation: Simulation;
+  readonly counters: SourceCounters = createSourceCounters();
+  readonly blocks$: Observable<Int16SampleBlock>;
+  private readonly subject = new Subject<Int16SampleBlock>();
+  private currentState: SourceState = 'closed';
+  private currentInfo: StreamInfo | null = null;
+  private readonly blockFrames: number;
+  private readonly realTime: boolean;
+  private readonly speed: number;
+  private readonly totalFrames: number | null;
+  private readonly clock: MonotonicClock;
+  private readonly scheduler: SchedulerLike;
+  private readonly block: MutableInt16Block;
+  private pending: Subscription | null = null;
+  private runStartNs = 0;
+  private runStartFrame = 0;
+  private readonly pumpWork = () => this.pump();
+
+  constructor(options: SimSourceOptions = {}) {
+    const { blockFrames = 30, realTime = true, speed = 1, durationS = null, clock = systemClock, scheduler = asyncScheduler, streamId, keepGroundTruth = true, ...simOptions } = options;
+    if (!Number.isInteger(blockFrames) || blockFrames < 1 || blockFrames > 1_048_576) {
+      throw new OptoloopError('E_OPTIONS_INVALID', `sim.blockFrames: expected an integer 1…1048576, got ${blockFrames}`, { stage: STAGE });
+    }
+    if (!(speed > 0)) throw new OptoloopError('E_OPTIONS_INVALID', `sim.speed: expected a positive number, got ${speed}`, { stage: STAGE });
+    if (durationS !== null && !(durationS > 0)) throw new OptoloopError('E_OPTIONS_INVALID', `sim.durationS: expected a positive number or null, got ${durationS}`, { stage: STAGE });
+    this.simulation = createSimulation(simOptions);
+    this.simulation.generator.groundTruth.enabled = keepGroundTruth;
+    this.blockFrames = blockFrames;
+    this.realTime = realTime;
+    this.speed = speed;
+    this.clock = clock;
+    this.scheduler = scheduler;
+    const rate = this.simulation.options.sampleRateHz;
+    this.totalFrames = durationS === null ? null : Math.round(durationS * rate);
+    const C = this.simulation.generator.channelCount;
+    const id = streamId ?? `sim-${this.simulation.options.preset}-${C}ch`;
+    this.block = {
+      format: 'int16',
+      streamId: id,
+      firstSampleIndex: 0,
+      sampleRateHz: rate,
+      channelCount: C,
+      frameCount: 0,
+      samples: new Int16Array(blockFrames * C),
+      uvPerCount: this.simulation.uvPerCount,
+      deviceTimestamp: null,
+      hostReceiveTimeNs: 0,
+    };
+    this.blocks$ = this.subject.asObservable();
+  }
+
+  get state(): SourceState {
+    return this.currentState;
+  }
+
+  get info(): StreamInfo | null {
+    return this.currentInfo;
+  }
+
+  async open(): Promise<StreamInfo> {
+    if (this.currentState !== 'closed') throw this.stateError('open', 'closed');
+    const sim = this.simulation;
+    const layout = sim.generator.layout;
+    this.currentInfo = {
+      streamId: this.block.streamId,
+      sampleRateHz: sim.options.sampleRateHz,
+      channelCount: layout.channelCount,
+      channelNames: layout.contactIds.map((id, c) => `sim${c}:${id}`),
+      format: 'int16',
+      uvPerCount: sim.uvPerCount,
+      description: `optoloop simulator: ${sim.preset.name} preset on ${layout.probeName}, ${sim.units.filter((u) => !u.background).length} units, seed ${sim.options.seed}`,
+      totalFrames: this.totalFrames,
+    };
+    this.currentState = 'opened';
+    return this.currentInfo;
+  }
+
+  async start(): Promise<void> {
+    if (this.currentState !== 'opened' && this.currentState !== 'stopped') throw this.stateError('start', 'opened or stopped');
+    this.currentState = 'running';
+    this.runStartNs = this.clock.nowNs();
+    this.runStartFrame = this.simulation.generator.position;
+    this.schedule(this.realTime ? this.msUntilNextBlock() : 0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.currentState !== 'running') throw this.stateError('stop', 'running');
+    this.cancel();
+    this.currentState = 'stopped';
+  }
+
+  async close(): Promise<void> {
+    if (this.currentState === 'closed') return;
+    this.cancel();
+    this.currentState = 'closed';
+    this.subject.complete();
+  }
+
+  /** Generates and emits the next block now, whatever the pace (tests, and the pump). */
+  emitNextBlock(): boolean {
+    const generator = this.simulation.generator;
+    let frames = this.blockFrames;
+    if (this.totalFrames !== null) frames = Math.min(frames, this.totalFrames - generator.position);
+    if (frames <= 0) return false;
+    const block = this.block;
+    block.firstSampleIndex = generator.position;
+    generator.generate(block.samples, frames);
+    block.frameCount = frames;
+    block.hostReceiveTimeNs = this.clock.nowNs();
+    this.counters.blocksDelivered++;
+    this.counters.framesDelivered += frames;
+    this.subject.next(block);
+    return true;
+  }
+
+  private pump(): void {
+    this.pending = null;
+    if (this.currentState !== 'running') return;
+    const started = performance.now();
+    for (;;) {
+      if (this.realTime && this.msUntilNextBlock() > 0) break;
+      if (!this.emitNextBlock()) {
+        this.finish();
+        return;
+      }
+      if (this.currentState !== 'running') return; // a consumer stopped or closed us
+      if (!this.realTime && performance.now() - started > BURST_BUDGET_MS) break;
+    }
+    this.schedule(this.realTime ? this.msUntilNextBlock() : 0);
+  }
+
+  private finish(): void {
+    this.currentState = 'stopped';
+    this.subject.complete();
+  }
+
+  private msUntilNextBlock(): number {
+    const framesDone = this.simulation.generator.position - this.runStartFrame;
+    const dueNs = this.runStartNs + ((framesDone + this.blockFrames) / this.simulation.options.sampleRateHz / this.speed) * 1e9;
+    return Math.max(0, (dueNs - this.clock.nowNs()) / 1e6);
+  }
+
+  private schedule(delayMs: number): void {
+    this.pending = this.scheduler.schedule(this.pumpWork, delayMs);
+  }
+
+  private cancel(): void {
+    this.pending?.unsubscribe();
+    this.pending = null;
+  }
+
+  private stateError(call: string, expected: string): OptoloopError {
+    return new OptoloopError('E_SOURCE_STATE', `sim source: ${call}(): expected state ${expected}, it is ${this.currentState}`, { stage: STAGE });
+  }
+}

@@ -1,0 +1,67 @@
+// SimSource life cycle and pacing in virtual time; the bundled probe geometries are the probe
+// library's (shared/data/probeinterface-library), and NP1000 gives bank 0.
+import { readFileSync } from 'node:fs';
+import { VirtualTimeScheduler } from 'rxjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SimSource } from '../../sim/sim-source.js';
+import { simProbe } from '../../sim/probe.js';
+import { sharedData } from '../helpers/paths.js';
+
+test('calls out of order reject with E_SOURCE_STATE', async () => {
+  const source = new SimSource({ channels: 32, units: 4 });
+  for (const call of [() => source.start(), () => source.stop()]) {
+    try {
+      await call();
+      assert.unreachable('should reject');
+    } catch (error) {
+      assert.is((error as { code?: string }).code, 'E_SOURCE_STATE');
+    }
+  }
+  await source.open();
+  await source.close();
+});
+
+test('real-time pacing: a block is emitted only once its last sample is due, at 2× speed twice as often', async () => {
+  for (const speed of [1, 2]) {
+    const scheduler = new VirtualTimeScheduler(undefined, 1000);
+    const clock = { nowNs: () => scheduler.now() * 1e6 };
+    const source = new SimSource({ channels: 32, units: 4, blockFrames: 300, speed, clock, scheduler });
+    const arrivals: number[] = [];
+    const indices: number[] = [];
+    source.blocks$.subscribe((b) => {
+      arrivals.push(b.hostReceiveTimeNs / 1e6);
+      indices.push(b.firstSampleIndex);
+      assert.is(b.frameCount, 300);
+      assert.is(b.uvPerCount[0], Math.fround(0.195));
+    });
+    const info = await source.open();
+    assert.is(info.channelCount, 32);
+    await source.start();
+    scheduler.flush();
+    assert.is(arrivals.length, 100 * speed, `speed ${speed}`);
+    arrivals.forEach((t, k) => assert.ok(Math.abs(t - ((k + 1) * 10) / speed) < 1e-6, `block ${k} at ${t} ms`));
+    indices.forEach((i, k) => assert.is(i, k * 300));
+    await source.stop();
+    await source.close();
+  }
+});
+
+test('bundled geometries equal the probe library; NP1000 at 384 channels is bank 0 (electrodes 0…383)', () => {
+  for (const [name, path] of [
+    ['NP1000', ['imec', 'NP1000', 'NP1000.json']],
+    ['A1x32-Poly3-10mm-50-177', ['neuronexus', 'A1x32-Poly3-10mm-50-177', 'A1x32-Poly3-10mm-50-177.json']],
+  ] as const) {
+    const library = JSON.parse(readFileSync(sharedData('probeinterface-library', ...path), 'utf8')).probes[0];
+    const n = name === 'NP1000' ? 384 : 32;
+    const { layout, neuropixels1 } = simProbe(name, n);
+    assert.is(neuropixels1, name === 'NP1000');
+    for (let c = 0; c < n; c++) {
+      assert.is(layout.xUm[c], library.contact_positions[c][0]);
+      assert.is(layout.yUm[c], library.contact_positions[c][1]);
+      assert.is(layout.contactIds[c], library.contact_ids[c]);
+    }
+  }
+});
+
+test.run();
