@@ -93,6 +93,10 @@ export class OnlineClassifier {
   /** Follows merges: the absorbed unit's label is cleared; the survivor is re-classified soon. */
   onUnitEvents(events: readonly UnitEvent[]): void {
     for (const e of events) {
+      if (e.kind === 'retired') {
+        this.state.delete(e.unitId);
+        this.cellTypes?.set(e.unitId, null, 0);
+      }
       if (e.kind !== 'merged') continue;
       this.state.delete(e.absorbed);
       this.cellTypes?.set(e.absorbed, null, 0);

@@ -53,6 +53,7 @@ export class UnitTracker {
   maintain(events: readonly UnitEvent[], streamTimeS: number): void {
     if (streamTimeS > this.streamTimeS) this.streamTimeS = streamTimeS;
     for (const e of events) {
+      if (e.kind === 'retired') this.features.delete(e.unitId);
       if (e.kind !== 'merged') continue;
       const absorbed = this.features.get(e.absorbed);
       if (!absorbed) continue;

@@ -6,10 +6,14 @@
  * one accepts it, the spike joins it and updates it; if none does, it seeds a *provisional*
  * template. A provisional template becomes a unit — and gets the next unit id — once
  * `promoteSpikes` spikes have joined it; spikes before that, and spikes of provisional templates
- * that never grow (noise crossings, overlaps), are assigned −1. Provisional templates expire after
- * `provisionalLifetimeS` and are recycled oldest first when the bank is full.
+ * that never grow (noise crossings, overlaps), are assigned −1. A provisional template expires when
+ * nothing has joined it for `provisionalLifetimeS`; when the pool is full, single-spike ones are
+ * recycled first, least recently matched first.
  *
  * Maintenance (a few times a second, never per spike):
+ *  - retirement: a unit that gained fewer than `retireBelowSpikes` spikes in the `retireAfterS`
+ *    after it became a unit (a passing coincidence of overlaps or noise, not a neuron) is dropped;
+ *    its id is not reused;
  *  - re-centring: a template whose largest row is no longer its peak channel (drift) moves its
  *    rows to the new peak channel's neighbourhood;
  *  - merges: two units whose peaks are close and whose templates are closer than `mergeMaxChi2`
@@ -52,6 +56,11 @@ export interface OnlineClusterOptions {
   readonly templateMemorySpikes: number;
   readonly mergeRadiusUm: number;
   readonly mergeMaxChi2: number;
+  /** Alignments tried when comparing two templates for a merge (a unit whose trough the detector places a few samples apart at times leaves shifted copies). */
+  readonly mergeMaxShiftSamples: number;
+  /** A unit that gained fewer than retireBelowSpikes spikes in the retireAfterS after it became a unit is retired (its id is not reused). */
+  readonly retireAfterS: number;
+  readonly retireBelowSpikes: number;
   readonly splitEveryS: number;
   readonly splitSpikes: number;
   readonly splitRows: number;
@@ -60,8 +69,8 @@ export interface OnlineClusterOptions {
 }
 
 export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
-  maxUnits: 512,
-  maxProvisional: 256,
+  maxUnits: 2048,
+  maxProvisional: 512,
   maxRows: 12,
   candidateRadiusUm: 60,
   windowBeforeMs: 1 / 3,
@@ -70,12 +79,15 @@ export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
   minScale: 0.6,
   maxScale: 1.6,
   maxExcessSigma: 6,
-  maxTemplateError: 0.1,
-  promoteSpikes: 10,
-  provisionalLifetimeS: 30,
+  maxTemplateError: 0.03,
+  promoteSpikes: 40,
+  provisionalLifetimeS: 10,
   templateMemorySpikes: 300,
   mergeRadiusUm: 50,
   mergeMaxChi2: 6,
+  mergeMaxShiftSamples: 4,
+  retireAfterS: 120,
+  retireBelowSpikes: 40,
   splitEveryS: 10,
   splitSpikes: 100,
   splitRows: 3,
@@ -92,6 +104,7 @@ export interface OnlineClusterCounters {
   promotionsRefused: number;
   merges: number;
   splits: number;
+  retired: number;
   recentred: number;
 }
 
@@ -99,12 +112,15 @@ const STAGE = 'classify.cluster';
 
 export class OnlineClusterer implements UnitAssigner {
   readonly kind = 'online' as const;
-  readonly counters: OnlineClusterCounters = { spikes: 0, assigned: 0, provisionalCreated: 0, provisionalExpired: 0, promotions: 0, promotionsRefused: 0, merges: 0, splits: 0, recentred: 0 };
+  readonly counters: OnlineClusterCounters = { spikes: 0, assigned: 0, provisionalCreated: 0, provisionalExpired: 0, promotions: 0, promotionsRefused: 0, merges: 0, splits: 0, retired: 0, recentred: 0 };
   private bank: TemplateBank | null = null;
   private matcher: TemplateMatcher | null = null;
   private readonly index: CandidateIndex;
   /** Per template slot: creation stream time (s), and its split ring. */
   private createdAtS = new Float64Array(0);
+  private lastHitS = new Float64Array(0);
+  private promotedAtS = new Float64Array(0);
+  private spikesAtPromotion = new Float64Array(0);
   private ringCount = new Int32Array(0);
   private ringHead = new Int32Array(0);
   private ring = new Float32Array(0);
@@ -156,6 +172,9 @@ export class OnlineClusterer implements UnitAssigner {
       maxTemplateError: o.maxTemplateError,
     });
     this.createdAtS = new Float64Array(capacity);
+    this.lastHitS = new Float64Array(capacity);
+    this.promotedAtS = new Float64Array(capacity);
+    this.spikesAtPromotion = new Float64Array(capacity);
     this.lastSplitCheckS = new Float64Array(capacity);
     this.ringWidth = o.splitRows * (before + after + 1);
     this.ring = new Float32Array(o.maxUnits * o.splitSpikes * this.ringWidth);
@@ -188,6 +207,7 @@ export class OnlineClusterer implements UnitAssigner {
       const m = matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
       if (m.accepted) {
         const t = m.template;
+        this.lastHitS[t] = timeS;
         this.update(t, batch, k, m.shift);
         if (bank.unitOf[t] < 0 && bank.spikeCount[t] >= this.options.promoteSpikes) this.promote(t, timeS);
         const unit = bank.unitOf[t];
@@ -264,17 +284,29 @@ export class OnlineClusterer implements UnitAssigner {
     bank.rowCount[slot] = r;
     for (let i = 0; i < r; i++) bank.refreshRowEnergy(slot, i);
     this.createdAtS[slot] = timeS;
+    this.lastHitS[slot] = timeS;
     this.index.add(slot, ch);
     this.provisional++;
     this.counters.provisionalCreated++;
   }
 
+  /**
+   * The provisional template to recycle: among those still made of one spike (most are noise
+   * crossings and overlaps), the least recently matched; only when none is left, the least recently
+   * matched of the others. A rare unit (a Purkinje cell's ~1 Hz complex spikes) thus keeps its young
+   * template while junk churns through the single-spike ones.
+   */
   private oldestProvisional(): number {
     const bank = this.bank!;
     let best = -1;
+    let bestSingle = false;
     for (let k = 0; k < bank.capacity; k++) {
       if (!bank.active[k] || bank.unitOf[k] >= 0) continue;
-      if (best < 0 || this.createdAtS[k] < this.createdAtS[best]) best = k;
+      const single = bank.spikeCount[k] <= 1;
+      if (best < 0 || (single && !bestSingle) || (single === bestSingle && this.lastHitS[k] < this.lastHitS[best])) {
+        best = k;
+        bestSingle = single;
+      }
     }
     return best;
   }
@@ -305,6 +337,8 @@ export class OnlineClusterer implements UnitAssigner {
     this.ringCount[ring] = 0;
     this.ringHead[ring] = 0;
     this.lastSplitCheckS[slot] = timeS;
+    this.promotedAtS[slot] = timeS;
+    this.spikesAtPromotion[slot] = this.bank!.spikeCount[slot];
     this.units++;
     this.counters.promotions++;
     this.events.push({ kind: 'created', unitId: id, streamTimeS: timeS });
@@ -354,10 +388,19 @@ export class OnlineClusterer implements UnitAssigner {
     for (let k = 0; k < bank.capacity; k++) {
       if (!bank.active[k]) continue;
       if (bank.unitOf[k] < 0) {
-        if (now - this.createdAtS[k] > this.options.provisionalLifetimeS) {
+        if (now - this.lastHitS[k] > this.options.provisionalLifetimeS) {
           this.removeTemplate(k);
           this.counters.provisionalExpired++;
         }
+        continue;
+      }
+      if (now - this.promotedAtS[k] >= this.options.retireAfterS && now - this.promotedAtS[k] < this.options.retireAfterS + 60 && bank.spikeCount[k] - this.spikesAtPromotion[k] < this.options.retireBelowSpikes) {
+        const id = bank.unitOf[k];
+        this.removeTemplate(k);
+        this.slotOfUnit.delete(id);
+        this.units--;
+        this.counters.retired++;
+        this.events.push({ kind: 'retired', unitId: id, streamTimeS: now });
         continue;
       }
       this.recentre(k);
@@ -437,7 +480,9 @@ export class OnlineClusterer implements UnitAssigner {
     const bank = this.bank!;
     const before = bank.windowBefore;
     const width = before + bank.windowAfter + 1;
-    const maxHalfShift = 2 * this.options.maxShiftSamples;
+    // Stay inside the template: the window plus the shift (and the half-sample neighbour).
+    const room = Math.min(bank.alignIndex - before, bank.length - 2 - bank.alignIndex - bank.windowAfter);
+    const maxHalfShift = 2 * Math.max(0, Math.min(this.options.mergeMaxShiftSamples, room));
     const memory = this.options.templateMemorySpikes;
     let best = Infinity;
     for (let h = -maxHalfShift; h <= maxHalfShift; h++) {

@@ -4,7 +4,8 @@ import type { SnippetBatch } from '../../core/spikes.js';
 export type UnitEvent =
   | { readonly kind: 'created'; readonly unitId: number; readonly streamTimeS: number }
   | { readonly kind: 'merged'; readonly survivor: number; readonly absorbed: number; readonly streamTimeS: number }
-  | { readonly kind: 'split'; readonly parent: number; readonly unitId: number; readonly streamTimeS: number };
+  | { readonly kind: 'split'; readonly parent: number; readonly unitId: number; readonly streamTimeS: number }
+  | { readonly kind: 'retired'; readonly unitId: number; readonly streamTimeS: number };
 
 /**
  * Gives each detected spike a unit id, synchronously, within the block that delivered it:
