@@ -4,6 +4,7 @@ import { validateCommand } from './validate.js';
 import { optotagCommand } from './optotag.js';
 import { fitDecoderCommand } from './fit-decoder.js';
 import { trainCommand } from './train.js';
+import { classifyCommand } from './classify.js';
 
 /** Every CLI command, in the order `optoloop --help` lists them. */
-export const commands: readonly Command[] = [validateCommand, simCommand, optotagCommand, fitDecoderCommand, trainCommand];
+export const commands: readonly Command[] = [validateCommand, simCommand, optotagCommand, fitDecoderCommand, trainCommand, classifyCommand];
