@@ -24,11 +24,11 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-export async function buildSimLibrary(preset: 'cerebellum' | 'cortex', seeds: readonly number[], durationS: number): Promise<LibraryUnitInput[]> {
+export async function buildSimLibrary(preset: 'cerebellum' | 'cortex', seeds: readonly number[], durationS: number, channels = 384): Promise<LibraryUnitInput[]> {
   const units: LibraryUnitInput[] = [];
   for (const seed of seeds) {
     const started = performance.now();
-    const r = await simulatedLibrary({ preset, seed, durationS, progress: (d, t) => process.stderr.write(`\r${preset} seed ${seed}: ${d.toFixed(0)} / ${t} s`) });
+    const r = await simulatedLibrary({ preset, seed, durationS, channels, progress: (d, t) => process.stderr.write(`\r${preset} seed ${seed}: ${d.toFixed(0)} / ${t} s`) });
     process.stderr.write('\n');
     const counts = new Map<string, number>();
     for (const u of r.units) counts.set(u.label, (counts.get(u.label) ?? 0) + 1);
@@ -77,7 +77,8 @@ if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.arg
   if (what === 'library') {
     const preset = (value('--preset') ?? 'cerebellum') as 'cerebellum' | 'cortex';
     const seeds = (value('--seeds') ?? '11').split(',').map(Number);
-    writeLibrary(value('--out') ?? join(work, `${preset}-library.json`), await buildSimLibrary(preset, seeds, duration));
+    const channels = value('--channels') ? Number(value('--channels')) : 384;
+    writeLibrary(value('--out') ?? join(work, `${preset}-library.json`), await buildSimLibrary(preset, seeds, duration, channels));
   } else if (what === 'cerebellum') await buildCerebellum(duration);
   else if (what === 'cortex') await buildCortex(duration);
   else if (what === 'all' || what === undefined) {
