@@ -64,7 +64,7 @@ export async function buildCortex(durationS = 200): Promise<void> {
   const real = convertGroundTruth({ dataFolder: defaultGroundTruthFolder() }).filter((u) => ['PV', 'SST', 'VIP'].includes(u.label) && u.spikeTimesS.length >= 100);
   log(`CellExplorer cells added: ${real.length} (PV, SST, VIP with spike trains; the pyramidal cells have none stored)`);
   writeLibrary(library, [...sim, ...real]);
-  await train(['--library', library, '--out', join(packageRoot(), 'models', 'cortex'), '--name', 'cortex', '--classes', 'pyramidal,PV,SST,VIP', '--inputs', 'waveform,acg3d', '--waveform-window', '-0.65:0.75', '--seed', '1', '--folds', '5', '--epochs', '30', '--members', '5', '--quiet',
+  await train(['--library', library, '--out', join(packageRoot(), 'models', 'cortex'), '--name', 'cortex', '--classes', 'pyramidal,PV,SST,VIP', '--inputs', 'waveform,acg3d', '--waveform-window=-0.65:0.75', '--seed', '1', '--folds', '5', '--epochs', '30', '--members', '5', '--quiet',
     '--description', 'Cortical classes, trained on the simulator cortex preset (seeds 21 and 22, 200 s, 64 ch) and the CellExplorer ground-truth PV/SST/VIP cells; waveforms cut to −0.65…+0.75 ms (the real cells’ common window)']);
 }
 

@@ -52,7 +52,7 @@ Options:
                           is not given.
   --inputs LIST           Comma-separated subset of waveform,acg3d,layer (default waveform,acg3d,
                           plus layer when some unit has one).
-  --waveform-window A:B   Zero the waveform outside A…B ms of the peak (e.g. -0.6:0.75 when some
+  --waveform-window=A:B   Zero the waveform outside A…B ms of the peak (e.g. =-0.6:0.75 when some
                           training waveforms are shorter than C4's −1…+2 ms, so the window length
                           cannot tell the classes apart).
   --min-spikes N          Units with fewer spikes are not used when acg3d is an input (default 100);

@@ -135,11 +135,11 @@ test('splits: two units sharing one template are split; the parent keeps its id,
 test('bounded memory: no more units than maxUnits, no more provisional templates than maxProvisional', () => {
   const random = seededRandom(9);
   const units = Array.from({ length: 8 }, (_, i) => makeUnit(layout, i, 32 * random(), 40 + 55 * i, 100, 0.3 + 0.05 * i));
-  const capped = { ...DEFAULT_ONLINE_CLUSTER_OPTIONS, maxUnits: 3, maxProvisional: 4 };
+  const capped = { ...DEFAULT_ONLINE_CLUSTER_OPTIONS, maxUnits: 3, maxProvisional: 8, promoteSpikes: 10 };
   const r = run(units, capped, 600, 11);
   assert.is(r.clusterer.unitIds().length, 3);
   assert.ok(r.clusterer.counters.promotionsRefused > 0);
-  assert.ok(r.clusterer.templateCount() <= 7, String(r.clusterer.templateCount()));
+  assert.ok(r.clusterer.templateCount() <= 11, String(r.clusterer.templateCount()));
   // Spikes of units without a slot are −1, never another unit's id.
   const s = score(r);
   assert.ok(s.accuracy >= 0.98, `accuracy ${s.accuracy}`);
