@@ -7,7 +7,7 @@
 //     synchronously, timed with the high-resolution clock; blocks paced by setImmediate so that the
 //     worker's messages are handled between blocks exactly as live. "Busy": 32 classifications in
 //     flight all the time (each result posts a new request).
-// Model: models/cerebellum when present, else a small model trained here. Prints p50 / p99 / p99.9 / max.
+// Model: models/cerebellum (or models/cortex) when present, else a small model trained here. Prints p50 / p99 / p99.9 / max.
 // Runs alone: node --import tsx test/bench/classify.bench.ts
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,8 +34,8 @@ function quantiles(values: number[]): string {
   return `p50 ${q(0.5).toFixed(1)}  p99 ${q(0.99).toFixed(1)}  p99.9 ${q(0.999).toFixed(1)}  max ${v[v.length - 1].toFixed(1)}  (n ${v.length})`;
 }
 
-const shipped = join(packageRoot(), 'models', 'cerebellum');
-const modelDir = existsSync(join(shipped, 'manifest.json')) ? shipped : await trainTinyModel('bench-classify', { members: 5, epochs: 5 });
+const shipped = ['cerebellum', 'cortex'].map((name) => join(packageRoot(), 'models', name)).find((dir) => existsSync(join(dir, 'manifest.json')));
+const modelDir = shipped ?? (await trainTinyModel('bench-classify', { members: 5, epochs: 5 }));
 const client = await ClassifierClient.start({ modelDirectory: modelDir, backend: 'auto', log: () => {} });
 console.log(`classify: model ${client.model.name} (${client.model.members} members, ${client.model.classes.length} classes) on ${client.backend}, ${cpus()[0]?.model ?? 'cpu'}`);
 
@@ -112,7 +112,7 @@ async function stimPath(blocks: number, busy: boolean): Promise<number[]> {
 await stimPath(2000, false);
 const idle = await stimPath(20000, false);
 const busyTimes = await stimPath(20000, true);
-console.log(`stimulation path (rule → governor → fake sink), per 1 ms block of 8 spikes, ${engine.fired[0]} triggers issued:`);
+console.log(`stimulation path (rule → governor → fake sink), per 1 ms block of 8 spikes; triggers accepted ${engine.fired[0]}, refused by the governor's limits ${engine.refused[0]} (both paths timed):`);
 console.log(`  classifier idle: µs ${quantiles(idle)}`);
 console.log(`  classifier busy: µs ${quantiles(busyTimes)}`);
 await client.close();
