@@ -53,7 +53,7 @@ async function train(args: string[]): Promise<void> {
 export async function buildCerebellum(durationS = 240): Promise<void> {
   const library = join(work, 'cerebellum-library.json');
   writeLibrary(library, await buildSimLibrary('cerebellum', [11, 12], durationS));
-  await train(['--library', library, '--out', join(packageRoot(), 'models', 'cerebellum'), '--name', 'cerebellum', '--classes', 'PkC_ss,PkC_cs,MLI,GoC,MFB', '--inputs', 'waveform,acg3d', '--seed', '1', '--folds', '3', '--epochs', '12', '--members', '3', '--quiet',
+  await train(['--library', library, '--out', join(packageRoot(), 'models', 'cerebellum'), '--name', 'cerebellum', '--classes', 'PkC_ss,PkC_cs,MLI,GoC,MFB', '--inputs', 'waveform,acg3d', '--seed', '1', '--folds', '0', '--epochs', '12', '--members', '3', '--quiet',
     '--description', 'C4 cerebellar classes, trained on the simulator cerebellum preset (seeds 11 and 12, 240 s, 384 ch) through detection and online clustering']);
 }
 
