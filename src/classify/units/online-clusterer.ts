@@ -525,21 +525,32 @@ export class OnlineClusterer implements UnitAssigner {
     return best;
   }
 
+  /**
+   * Tests each pair of units whose peaks are within mergeRadiusUm. The candidates of a unit are
+   * read from the candidate index (templates whose peak is within candidateRadiusUm of its peak),
+   * so the cost grows with units × neighbours, not units²; a merge radius larger than the
+   * candidate radius falls back to every pair.
+   */
   private mergeUnits(now: number): void {
     const bank = this.bank!;
     const o = this.options;
     const r2 = o.mergeRadiusUm * o.mergeRadiusUm;
     const { xUm, yUm } = this.layout;
+    const useIndex = o.mergeRadiusUm <= o.candidateRadiusUm;
     for (let a = 0; a < bank.capacity; a++) {
       if (!bank.active[a] || bank.unitOf[a] < 0) continue;
-      for (let b = 0; b < bank.capacity; b++) {
+      const pa = bank.peakChannel[a];
+      const from = useIndex ? this.index.offset(pa) : 0;
+      for (let i = 0; i < (useIndex ? this.index.counts[pa] : bank.capacity); i++) {
+        const b = useIndex ? this.index.lists[from + i] : i;
         if (b === a || !bank.active[b] || bank.unitOf[b] < 0 || bank.unitOf[b] < bank.unitOf[a]) continue;
-        const pa = bank.peakChannel[a];
         const pb = bank.peakChannel[b];
         if ((xUm[pa] - xUm[pb]) ** 2 + (yUm[pa] - yUm[pb]) ** 2 > r2) continue;
         if (this.templateDistance(a, b) > o.mergeMaxChi2) continue;
         this.merge(a, b, now);
         if (!bank.active[a]) break;
+        // The list of channel pa changed (b left it): stay at the same position.
+        if (useIndex) i--;
       }
     }
   }
