@@ -89,7 +89,7 @@ test('optoloop train: cross-validation report with a confusion matrix, then the 
   writeFileSync(libPath, JSON.stringify(syntheticLibrary(6, 3)));
   rmSync(join(dir, 'model'), { recursive: true, force: true });
   const c = capture();
-  const code = await main(['train', '--library', libPath, '--out', join(dir, 'model'), '--folds', '3', '--epochs', '6', '--members', '1', '--quiet', '--backend', 'wasm'], c.io);
+  const code = await main(['train', '--library', libPath, '--out', join(dir, 'model'), '--folds', '3', '--epochs', '6', '--min-steps', '0', '--members', '1', '--quiet', '--backend', 'wasm'], c.io);
   const text = c.out.join('');
   assert.is(code, 0, c.err.join(''));
   assert.match(text, /training on 18 \(medium-bursty 6, narrow-poisson 6, wide-regular 6\)/);
