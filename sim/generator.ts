@@ -123,7 +123,7 @@ export class SimGenerator {
   private readonly activeGain: Float32Array;
 
   // Light.
-  private readonly pendingPulses: (LightPulse & { applyAt: number })[] = [];
+  private readonly pendingPulses: PendingPulse[] = [];
   private readonly drift: ProbeDrift | null;
   private readonly artefactKernel: Float32Array;
   private readonly artefactGain: Float32Array;
@@ -270,17 +270,92 @@ export class SimGenerator {
    * take effect (its onset moved to the earliest possible sample if it was already past).
    */
   addPulse(pulse: LightPulse): LightPulse {
+    return this.schedulePulse(pulse, null);
+  }
+
+  private schedulePulse(pulse: LightPulse, open: OpenPulse | null): LightPulse {
     const earliest = this.nextSample;
     let p = pulse;
     if (p.onsetSample < earliest) {
       const width = p.offsetSample - p.onsetSample;
       p = { ...p, onsetSample: earliest, offsetSample: earliest + width };
     }
-    const applyAt = Math.max(this.nextSample, p.onsetSample - this.samplesBefore);
+    const entry: PendingPulse = { ...p, applyAt: Math.max(this.nextSample, p.onsetSample - this.samplesBefore), open };
     let i = this.pendingPulses.length;
-    while (i > 0 && this.pendingPulses[i - 1].applyAt > applyAt) i--;
-    this.pendingPulses.splice(i, 0, { ...p, applyAt });
+    while (i > 0 && this.pendingPulses[i - 1].applyAt > entry.applyAt) i--;
+    this.pendingPulses.splice(i, 0, entry);
+    if (open) {
+      open.pulse = p;
+      open.pending = entry;
+    }
     return p;
+  }
+
+  /**
+   * Light whose end is not known when it starts (a host-timed LED switched on, a gate edge seen
+   * as it happens): scheduled like `addPulse` with `pulse.offsetSample` as the longest it may
+   * last, and ended by `endOpenPulse` once the off edge is known.
+   */
+  addOpenPulse(pulse: LightPulse): OpenPulse {
+    const handle = new OpenPulse(pulse);
+    this.schedulePulse(pulse, handle);
+    return handle;
+  }
+
+  /**
+   * Ends an open pulse at `offsetSample` (clamped to [onset + 1, the longest it was given] and
+   * never before the next sample to generate): as if it had been added with that offset from the
+   * start, except that the unit's light answers were drawn for the longer pulse — its first evoked
+   * spike stays when a pulse of the real width would have allowed it (up to 2 × the unit's
+   * latency after the offset), sustained spikes after the offset are cancelled — and the offset
+   * artefact and the ground-truth record move to the real offset. Returns the pulse as it is now.
+   */
+  endOpenPulse(handle: OpenPulse, offsetSample: number): LightPulse {
+    const p = handle.pulse;
+    if (handle.ended) return p;
+    handle.ended = true;
+    const offset = Math.min(p.offsetSample, Math.max(offsetSample, p.onsetSample + 1, this.nextSample));
+    if (offset === p.offsetSample) return p;
+    const ended: LightPulse = { ...p, offsetSample: offset };
+    handle.pulse = ended;
+    if (handle.pending) {
+      const i = this.pendingPulses.indexOf(handle.pending);
+      if (i >= 0) this.pendingPulses[i] = { ...handle.pending, offsetSample: offset };
+      handle.pending = null;
+      return ended;
+    }
+    if (!handle.record) return ended; // aborted before it took effect
+    const log = this.groundTruth.pulses;
+    const k = log.lastIndexOf(handle.record);
+    if (k >= 0) log[k] = { ...handle.record, offsetSample: offset };
+    if (this.config.artefactUv > 0) {
+      const scale = Math.fround(-p.level);
+      for (let a = 0; a < this.artefactCount; a++) {
+        if (this.artefactStart[a] !== p.offsetSample || this.artefactScale[a] !== scale) continue;
+        this.artefactStart.copyWithin(a, a + 1, this.artefactCount);
+        this.artefactScale.copyWithin(a, a + 1, this.artefactCount);
+        this.artefactCount--;
+        this.addArtefact(offset, -p.level);
+        break;
+      }
+    }
+    const first = handle.firstEvoked;
+    const msToSamples = this.sampleRateHz / 1000;
+    for (let u = 0; u < this.units.length; u++) {
+      const unit = this.units[u];
+      if (!unit.lightResponsive || !first) continue;
+      const t0 = first[u];
+      // The first answer survives if it would have come after a pulse of the real width too.
+      const cut = t0 >= offset && t0 < offset + 2 * unit.light.latencyMs * msToSamples ? t0 + 1 : offset;
+      const train = this.trains[u];
+      train.dropForcedFrom(cut);
+      if (this.unitPendingEvoked[u] && this.unitPendingTime[u] >= cut && this.unitPendingTime[u] + this.unitStartOffset[u] >= this.nextSample) {
+        this.unitVersion[u]++;
+        train.rewindTo(this.unitLastPlaced[u]);
+        this.pushNext(u);
+      }
+    }
+    return ended;
   }
 
   /** Stops all light now: pending pulses are dropped and evoked spikes not yet begun are cancelled. */
@@ -449,15 +524,21 @@ export class SimGenerator {
     this.artefactCount = kept;
   }
 
-  private applyPulse(pulse: LightPulse & { applyAt: number }): void {
-    const { applyAt, ...record } = pulse;
+  private applyPulse(pulse: PendingPulse): void {
+    const { applyAt, open, ...record } = pulse;
     this.groundTruth.addPulse(record);
+    if (open) {
+      open.pending = null;
+      open.record = record;
+      open.firstEvoked = new Float64Array(this.units.length).fill(NaN);
+    }
     const earliest = Math.max(applyAt, this.nextSample) + this.samplesBefore;
     for (let u = 0; u < this.units.length; u++) {
       const unit = this.units[u];
       if (!unit.lightResponsive) continue;
       const times = evokedSpikes(pulse, unit.light, this.lightRngs[u], this.sampleRateHz, unit.firing.refractoryMs, earliest);
       if (times.length === 0) continue;
+      if (open?.firstEvoked) open.firstEvoked[u] = times[0];
       const refractory = (unit.firing.refractoryMs * this.sampleRateHz) / 1000;
       const pending = this.unitPendingTime[u];
       const train = this.trains[u];
@@ -576,6 +657,26 @@ export class SimGenerator {
     this.heapEvoked = e;
   }
 
+}
+
+interface PendingPulse extends LightPulse {
+  readonly applyAt: number;
+  readonly open: OpenPulse | null;
+}
+
+/** A pulse added by `addOpenPulse`, to be ended by `endOpenPulse`. */
+export class OpenPulse {
+  ended = false;
+  /** @internal the generator's bookkeeping */
+  pending: PendingPulse | null = null;
+  /** @internal */
+  record: LightPulse | null = null;
+  /** @internal per unit, the first evoked spike this pulse drew (NaN: none) */
+  firstEvoked: Float64Array | null = null;
+  constructor(
+    /** The pulse as it takes effect (its offset moves when it is ended). */
+    public pulse: LightPulse,
+  ) {}
 }
 
 /** What the generator needs of a unit's train. */

@@ -8,9 +8,9 @@
  * Pacing: block k (frames [k·F, (k+1)·F)) is emitted when the clock reaches start + (k+1)·F / rate
  * / speed — when its last sample would have been acquired. The clock and the scheduler are
  * injected, so tests run in virtual time (an RxJS VirtualTimeScheduler and a clock reading it). A
- * late pump catches up (emits every due block at once) rather than dropping: the simulator loses
- * nothing. Not real time: blocks are generated in bursts of ~10 ms of work, yielding between bursts
- * so that stop() and other I/O get through.
+ * late pump catches up (emits every due block, in bursts) rather than dropping: the simulator loses
+ * nothing. Blocks are generated in bursts of at most ~10 ms of work, yielding between bursts so
+ * that stop() and other I/O get through — also while a late real-time pump catches up.
  *
  * Blocks are borrowed (src/core/sample-block.ts): one buffer is rewritten for every block.
  */
@@ -169,7 +169,8 @@ export class SimSource implements SampleSource {
         return;
       }
       if (this.currentState !== 'running') return; // a consumer stopped or closed us
-      if (!this.realTime && performance.now() - started > BURST_BUDGET_MS) break;
+      // Also when catching up in real time: a long catch-up must not starve the sockets and timers.
+      if (performance.now() - started > BURST_BUDGET_MS) break;
     }
     this.schedule(this.realTime ? this.msUntilNextBlock() : 0);
   }

@@ -48,6 +48,10 @@ export interface LinkCounters {
   reconnects: number;
 }
 
+export function createLinkCounters(): LinkCounters {
+  return { bytes: 0, blocks: 0, resyncs: 0, drops: 0, reconnects: 0 };
+}
+
 export type ConnectionState = DeviceStatus['state'];
 
 export type ConnectionEvent =
@@ -74,6 +78,8 @@ export interface DeviceConnectionOptions {
   readonly stage?: string;
   readonly open: () => Promise<BindingPort>;
   readonly parser: ByteParser;
+  /** The counters to keep (default a fresh set): pass the set the parser also increments. */
+  readonly counters?: LinkCounters;
   /** Handshake / re-initialisation after each (re)open; a rejection counts as a failed attempt. */
   readonly onOpen?: (connection: DeviceConnection, isReconnect: boolean) => Promise<void>;
   /** Size of the one read buffer (default 4096). */
@@ -103,7 +109,7 @@ export class DeviceConnection {
   readonly name: string;
   readonly kind: string;
   readonly stage: string;
-  readonly counters: LinkCounters = { bytes: 0, blocks: 0, resyncs: 0, drops: 0, reconnects: 0 };
+  readonly counters: LinkCounters;
   readonly events$: Observable<ConnectionEvent>;
 
   private readonly events = new Subject<ConnectionEvent>();
@@ -141,6 +147,7 @@ export class DeviceConnection {
     this.kind = options.kind;
     this.stage = options.stage ?? `drivers/${options.kind}`;
     this.events$ = this.events.asObservable();
+    this.counters = options.counters ?? createLinkCounters();
     const size = options.readBufferBytes ?? 4096;
     if (!(Number.isInteger(size) && size > 0)) {
       throw new OptoloopError('E_OPTIONS_INVALID', `${this.stage}: readBufferBytes expects a positive integer, got ${size}`, { stage: this.stage });
@@ -338,6 +345,7 @@ export class DeviceConnection {
     const now = this.timers.clock.nowNs();
     this.connectedAtNs = now;
     this.lastByteNs = now;
+    if (isReconnect) this.counters.reconnects++;
     this.setState('connected');
     this.armSilence();
   }
@@ -427,7 +435,6 @@ export class DeviceConnection {
     try {
       await this.connectOnce(true);
       this.consecutiveFailures = 0;
-      this.counters.reconnects++;
     } catch (error) {
       if (this.closing) return;
       this.consecutiveFailures++;

@@ -1,3 +1,5 @@
+import { read as fsRead } from 'node:fs';
+import type { EventEmitter } from 'node:events';
 import { autoDetect, type BindingInterface, type BindingPortInterface } from '@serialport/bindings-cpp';
 import { OptoloopError } from '../../src/core/errors.js';
 import { deviceDisconnected, readCancelled, type Binding, type BindingPort, type PortInfo, type ReadResult } from './binding.js';
@@ -45,8 +47,21 @@ export class SerialBinding implements Binding<SerialOpenOptions> {
   }
 }
 
+/** What the Unix port bindings (Linux, macOS) expose beyond the interface: their fd and readiness poller. */
+interface UnixPortInternals {
+  readonly fd: number | null;
+  readonly poller?: EventEmitter;
+}
+
+function readOnce(fd: number, buffer: Buffer, offset: number, length: number): Promise<number> {
+  return new Promise((resolve, reject) => fsRead(fd, buffer, offset, length, null, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+}
+
 class SerialPort implements BindingPort {
   private closing = false;
+  /** The Buffer view of the last read buffer: drivers read into one buffer, so this is made once. */
+  private viewOf: Uint8Array | null = null;
+  private view: Buffer | null = null;
 
   constructor(
     readonly path: string,
@@ -58,16 +73,45 @@ class SerialPort implements BindingPort {
   }
 
   async read(buffer: Uint8Array, offset: number, length: number): Promise<ReadResult> {
-    try {
+    if (this.viewOf !== buffer) {
       // The native binding wants a Buffer; a Buffer view over the caller's memory copies nothing.
-      const view = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-      const { bytesRead } = await this.port.read(view, offset, length);
+      this.view = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      this.viewOf = buffer;
+    }
+    const view = this.view as Buffer;
+    try {
+      const unix = this.port as unknown as UnixPortInternals;
+      const bytesRead = unix.poller && typeof unix.fd === 'number' ? await this.unixRead(unix, view, offset, length) : (await this.port.read(view, offset, length)).bytesRead;
       if (bytesRead === 0) throw deviceDisconnected(this.path, new Error('end of file'));
       return { bytesRead };
     } catch (error) {
       if ((error as { canceled?: boolean }).canceled || this.closing) throw readCancelled(this.path);
       if (error instanceof OptoloopError) throw error;
       throw deviceDisconnected(this.path, error);
+    }
+  }
+
+  /**
+   * The binding's own Unix read retries a read that returns 0 bytes forever; on a tty, 0 bytes
+   * means end of file — the other end hung up (a pty whose master closed, a device gone) — so that
+   * read would spin and never settle. This one reads the same way (non-blocking read, wait for the
+   * poller's readable on EAGAIN) but ends at end of file.
+   */
+  private async unixRead(unix: UnixPortInternals, view: Buffer, offset: number, length: number): Promise<number> {
+    for (;;) {
+      const fd = unix.fd;
+      if (fd === null || this.closing || !this.port.isOpen) throw Object.assign(new Error('port closed'), { canceled: true });
+      try {
+        return await readOnce(fd, view, offset, length);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw error;
+      }
+      // Closed while that read was on the thread pool: the poller is gone and would never answer.
+      if (unix.fd === null || this.closing || !this.port.isOpen) throw Object.assign(new Error('port closed'), { canceled: true });
+      await new Promise<void>((resolve, reject) => {
+        (unix.poller as EventEmitter).once('readable', (error: unknown) => (error ? reject(error) : resolve()));
+      });
     }
   }
 

@@ -6,6 +6,10 @@
  * `stop()` kills socat: both ttys vanish at once, which is what a pulled USB cable looks like to
  * the driver (its pending read fails, the link path disappears); `start()` brings the pair back
  * under the same link paths, as a re-plugged device that udev gave the same name.
+ *
+ * socat runs under a small `sh` that watches its stdin, a pipe from this process: when this process
+ * ends in any way — close(), a crash, SIGKILL — the pipe closes and socat is stopped, so no socat
+ * outlives the test or `sim --serve` that made it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lstatSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
@@ -24,16 +28,19 @@ export interface PtyPairOptions {
   readonly startTimeoutMs?: number;
 }
 
-/** Every socat we started and have not yet stopped: killed if the process exits first. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGTERM');
-  });
-}
+/**
+ * Runs socat in the background, prints its pid, and stops it when stdin (fd 3 here) reaches end
+ * of file; exits with socat's status, after socat has exited (and removed its links).
+ */
+const WRAPPER = [
+  'bin=$1; shift',
+  'exec 3<&0',
+  '"$bin" "$@" 3<&- &',
+  'pid=$!',
+  'echo "optoloop-socat-pid $pid" >&2',
+  '(read -r _ <&3; kill $pid 2>/dev/null) &',
+  'wait $pid',
+].join('\n');
 
 export class PtyPair {
   readonly dir: string;
@@ -43,6 +50,7 @@ export class PtyPair {
   readonly devicePath: string;
   private child: ChildProcess | null = null;
   private readonly ownsDir: boolean;
+  private pid: number | null = null;
 
   private constructor(private readonly options: PtyPairOptions) {
     this.ownsDir = options.dir === undefined;
@@ -62,16 +70,20 @@ export class PtyPair {
     return this.child !== null;
   }
 
+  /** The running socat's process id (null when stopped). */
+  get socatPid(): number | null {
+    return this.child ? this.pid : null;
+  }
+
   /** Starts socat (if not running) and resolves once both links exist. */
   async start(): Promise<void> {
     if (this.child) return;
-    installExitHook();
     // Stale links from a socat that was killed hard would make us think the pair is ready.
     for (const path of [this.hostPath, this.devicePath]) removeIfLink(path);
     const args = ['-d', '-d', `pty,raw,echo=0,link=${this.hostPath}`, `pty,raw,echo=0,link=${this.devicePath}`];
-    const child = spawn(this.options.socatPath ?? 'socat', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('sh', ['-c', WRAPPER, 'sh', this.options.socatPath ?? 'socat', ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child = child;
-    live.add(child);
+    this.pid = null;
     let stderr = '';
     const guardMs = this.options.startTimeoutMs ?? 5000;
     try {
@@ -83,9 +95,16 @@ export class PtyPair {
           reject(new OptoloopError('E_DEVICE_NOT_FOUND', `pty pair: ${message}${stderr ? `; socat said: ${stderr.trim()}` : ''}`, { stage: 'sim/devices', cause }));
         };
         child.once('error', (error) => fail(`cannot run socat (${(error as Error).message}); install it: apt-get install socat`, error));
-        child.once('exit', (code, signal) => fail(`socat exited early (code ${code}, signal ${signal})`));
+        child.once('exit', (code, signal) =>
+          fail(code === 127 ? 'cannot run socat (not found); install it: apt-get install socat' : `socat exited early (code ${code}, signal ${signal})`),
+        );
         child.stderr?.on('data', (chunk: Buffer) => {
           stderr += chunk.toString();
+          const pid = /optoloop-socat-pid (\d+)/.exec(stderr);
+          if (pid) {
+            this.pid = Number(pid[1]);
+            stderr = stderr.replace(pid[0], '').trimStart();
+          }
           // socat logs this once both addresses (and so both links) are open.
           if (/starting data transfer loop/.test(stderr) && isLink(this.hostPath) && isLink(this.devicePath)) {
             clearTimeout(guard);
@@ -98,18 +117,18 @@ export class PtyPair {
         });
       });
     } catch (error) {
-      live.delete(child);
       this.child = null;
+      child.stdin?.end();
       child.kill('SIGKILL');
       throw error;
     }
     child.once('exit', () => {
-      live.delete(child);
+      child.stdin?.end(); // ends the watcher if socat died on its own
       if (this.child === child) this.child = null;
     });
   }
 
-  /** Kills socat and waits for it to exit: both ends vanish and the links are removed. */
+  /** Stops socat and waits for it to exit: both ends vanish and the links are removed. */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
@@ -117,9 +136,9 @@ export class PtyPair {
     await new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
-      child.kill('SIGTERM');
+      // End of file on the watcher's stdin: it stops socat, and the shell exits once socat has.
+      child.stdin?.end();
     });
-    live.delete(child);
     for (const path of [this.hostPath, this.devicePath]) removeIfLink(path);
   }
 

@@ -4,11 +4,17 @@
  * only assembles them. `npm run schema` writes the JSON Schema to `config/schema.json`.
  */
 import * as s from './schema.js';
+import { daemonConfigSchema } from '../daemon/config.js';
 import { pipelineOptionsSchema } from '../pipeline/options.js';
 import { simSourceSchema } from '../../sim/source-config.js';
 import { busConfigSchema } from '../bus/config.js';
 import { recorderConfigSchema } from '../recorder/config.js';
 import { dashboardConfigSchema } from '../dashboard/config.js';
+import { openBciSourceSchema } from '../../drivers/openbci/config.js';
+import { pulsePalSinkSchema } from '../../drivers/pulsepal/config.js';
+import { thorlabsSinkSchema } from '../../drivers/thorlabs/config.js';
+import { firmwareBridgeSinkSchema } from '../../drivers/firmware-bridge/config.js';
+import { usbBridgeSourceSchema } from '../../drivers/usb-bridge/config.js';
 import { intanRhxSourceSchema } from '../../drivers/intan-rhx/intan-rhx-config.js';
 import { spikeglxRemoteSourceSchema } from '../../drivers/spikeglx-remote/spikeglx-remote-config.js';
 import { optotagConfigSchema } from '../closedloop/optotag-config.js';
@@ -49,8 +55,19 @@ export const sourceSchema = s.tagged(
     sim: simSourceSchema,
     'intan-rhx': intanRhxSourceSchema,
     'spikeglx-remote': spikeglxRemoteSourceSchema,
+    openbci: openBciSourceSchema,
+    'usb-bridge': usbBridgeSourceSchema,
   },
   { description: 'Where samples come from.' },
+);
+
+/** The simulator's light: valid only with `source.kind: sim`, whose opsin units it drives. */
+export const simLightSinkSchema = s.object({ kind: s.literal('sim') }, { description: 'The simulated light of the built-in simulator (the loop closed in software).' });
+
+export const sinkSchema = s.tagged(
+  'kind',
+  { pulsepal: pulsePalSinkSchema, thorlabs: thorlabsSinkSchema, 'firmware-bridge': firmwareBridgeSinkSchema, sim: simLightSinkSchema },
+  { description: 'A stimulator, by kind.' },
 );
 
 export const probeSchema = s.object(
@@ -76,6 +93,8 @@ export const rigConfigSchema = s.object({
   rules: rulesSchema,
   safety: safetyConfigSchema,
   bci: bciConfigSchema,
+  daemon: daemonConfigSchema,
+  sinks: s.record(sinkSchema, { default: {}, description: 'Stimulators by name (the name rules and bus commands use), each tagged by kind.' }),
   classifier: classifierConfigSchema,
 });
 
@@ -84,3 +103,4 @@ export type SourceConfig = RigConfig['source'];
 export type FileSourceConfig = s.Infer<typeof fileSourceSchema>;
 export type SimSourceConfig = s.Infer<typeof simSourceSchema>;
 export type ProbeConfig = RigConfig['probe'];
+export type SinkConfig = s.Infer<typeof sinkSchema>;

@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'E_DEVICE_TIMEOUT',
   'E_DEVICE_PROTOCOL',
   'E_DEVICE_REFUSED',
+  'E_DEVICE_FAULT',
   'E_READ_CANCELLED',
   // Stimulation
   'E_STIM_LIMIT',
@@ -67,13 +68,35 @@ export class OptoloopError extends Error {
     this.name = 'OptoloopError';
     this.code = code;
     this.stage = options.stage;
-    this.details = options.details ?? {};
+    this.details = printableDetails(options.details ?? {});
   }
 
   /** A one-line form for logs and the bus: `E_CODE [stage] message`. */
   override toString(): string {
     return `${this.code}${this.stage ? ` [${this.stage}]` : ''} ${this.message}`;
   }
+}
+
+/**
+ * The details object, with a non-enumerable `split` so that test reporters which print
+ * `error.details` as a diff string (uvu does `details.split('\n')`) show it as JSON instead of
+ * crashing their own report and hiding the failure.
+ */
+function printableDetails(details: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const copy = { ...details };
+  Object.defineProperty(copy, 'split', {
+    enumerable: false,
+    value: (separator: string) => {
+      let text: string;
+      try {
+        text = JSON.stringify(details, null, 2);
+      } catch {
+        text = String(Object.keys(details));
+      }
+      return `details: ${text}`.split(separator);
+    },
+  });
+  return copy;
 }
 
 export function isOptoloopError(error: unknown, code?: ErrorCode): error is OptoloopError {

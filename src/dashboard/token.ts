@@ -17,7 +17,8 @@ export interface DashboardToken {
 
 export function dashboardToken(bus: BusConfig, dashboard: DashboardConfig, random: (bytes: number) => Buffer = randomBytes): DashboardToken {
   if (dashboard.token === null) {
-    return { token: { name: 'dashboard', token: random(24).toString('base64url'), permissions: ['subscribe'] }, generated: true };
+    const permissions: BusTokenConfig['permissions'] = dashboard.generatedTokenCanStimulate ? ['subscribe', 'command', 'stimulate'] : ['subscribe'];
+    return { token: { name: 'dashboard', token: random(24).toString('base64url'), permissions }, generated: true };
   }
   const named = bus.tokens.find((t) => t.name === dashboard.token);
   if (!named) {

@@ -58,7 +58,7 @@ test('the rig config: a tagged source reports the bad tag and lists the variants
     validateRigConfig({ source: { kind: 'nope' } }, 'rig.yaml');
     assert.unreachable('should have thrown');
   } catch (error) {
-    assert.match((error as Error).message, 'source.kind: expected one of "file", "sim", "intan-rhx", "spikeglx-remote", got "nope"');
+    assert.match((error as Error).message, 'source.kind: expected one of "file", "sim", "intan-rhx", "spikeglx-remote", "openbci", "usb-bridge", got "nope"');
   }
 });
 

@@ -19,7 +19,7 @@ test.before(() => {
 test('with no configured token, the printed URL carries a generated read-only token that works on the bus', async () => {
   const handler = new RecordingHandler();
   const { bus, dashboardUrl } = await startBusAndDashboard(
-    { rig: 'rig-7', bus: busConfig({ port: 0 }), dashboard: { enabled: true, token: null, rasterWindowS: 5 } },
+    { rig: 'rig-7', bus: busConfig({ port: 0 }), dashboard: { enabled: true, token: null, rasterWindowS: 5, generatedTokenCanStimulate: false } },
     handler,
   );
   assert.ok(dashboardUrl);
@@ -61,12 +61,12 @@ test('with no configured token, the printed URL carries a generated read-only to
 
 test('a named dashboard token must exist; a disabled dashboard gives no URL', async () => {
   try {
-    await startBusAndDashboard({ rig: 'r', bus: busConfig({ port: 0 }), dashboard: { enabled: true, token: 'ghost', rasterWindowS: 5 } }, new RecordingHandler());
+    await startBusAndDashboard({ rig: 'r', bus: busConfig({ port: 0 }), dashboard: { enabled: true, token: 'ghost', rasterWindowS: 5, generatedTokenCanStimulate: false } }, new RecordingHandler());
     assert.unreachable('started with an unknown token name');
   } catch (error) {
     assert.ok(isOptoloopError(error, 'E_CONFIG_INVALID'));
   }
-  const { bus, dashboardUrl } = await startBusAndDashboard({ rig: 'r', bus: busConfig({ port: 0 }), dashboard: { enabled: false, token: null, rasterWindowS: 5 } }, new RecordingHandler());
+  const { bus, dashboardUrl } = await startBusAndDashboard({ rig: 'r', bus: busConfig({ port: 0 }), dashboard: { enabled: false, token: null, rasterWindowS: 5, generatedTokenCanStimulate: false } }, new RecordingHandler());
   assert.is(dashboardUrl, null);
   assert.is((await fetch(bus.address!.httpUrl)).status, 404);
   await bus.close();

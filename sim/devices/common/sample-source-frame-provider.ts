@@ -24,6 +24,7 @@ export class SampleSourceFrameProvider implements FrameProvider {
   private readonly ring: Int16Array;
   private readonly capacityFrames: number;
   private readonly scale: Float32Array;
+  private readonly factor: Float64Array;
   private head = 0;
   private size = 0;
   private subscription: Subscription | null = null;
@@ -38,6 +39,7 @@ export class SampleSourceFrameProvider implements FrameProvider {
     this.capacityFrames = options.capacityFrames ?? 262_144;
     this.ring = new Int16Array(this.capacityFrames * this.channelCount);
     this.scale = new Float32Array(this.channelCount);
+    this.factor = new Float64Array(this.channelCount);
     for (let c = 0; c < this.channelCount; c++) {
       const uv = typeof options.uvPerCount === 'number' ? options.uvPerCount : options.uvPerCount[c];
       if (!(uv > 0)) throw new OptoloopError('E_OPTIONS_INVALID', `SampleSourceFrameProvider: uvPerCount[${c}] must be positive, got ${uv}`, { stage: 'sim/devices' });
@@ -63,6 +65,14 @@ export class SampleSourceFrameProvider implements FrameProvider {
     if (block.channelCount !== n) {
       throw new OptoloopError('E_BLOCK_MISMATCH', `SampleSourceFrameProvider: block has ${block.channelCount} channels, expected ${n}`, { stage: 'sim/devices' });
     }
+    // Per block, not per sample: the factor from the block's scale to the device's counts.
+    const factor = this.factor;
+    let identity = block.format === 'int16';
+    for (let c = 0; c < n; c++) {
+      factor[c] = block.format === 'int16' ? block.uvPerCount[c] * this.scale[c] : this.scale[c];
+      // |count| ≤ 32768, so a factor within 1e-6 of 1 rounds every count to itself.
+      if (Math.abs(factor[c] - 1) > 1e-6) identity = false;
+    }
     for (let f = 0; f < block.frameCount; f++) {
       if (this.size === this.capacityFrames) {
         this.head = (this.head + 1) % this.capacityFrames;
@@ -71,10 +81,13 @@ export class SampleSourceFrameProvider implements FrameProvider {
       }
       const slot = ((this.head + this.size) % this.capacityFrames) * n;
       const row = f * n;
-      for (let c = 0; c < n; c++) {
-        const uv = block.format === 'int16' ? block.samples[row + c] * block.uvPerCount[c] : block.samples[row + c];
-        const counts = Math.round(uv * this.scale[c]);
-        this.ring[slot + c] = counts > 32767 ? 32767 : counts < -32768 ? -32768 : counts;
+      if (identity) {
+        this.ring.set((block.samples as Int16Array).subarray(row, row + n), slot);
+      } else {
+        for (let c = 0; c < n; c++) {
+          const counts = Math.round(block.samples[row + c] * factor[c]);
+          this.ring[slot + c] = counts > 32767 ? 32767 : counts < -32768 ? -32768 : counts;
+        }
       }
       this.size++;
     }

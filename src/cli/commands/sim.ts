@@ -5,11 +5,10 @@ import { parseLightProtocol, schedulePulses } from '../../../sim/light-protocol.
 import type { SimOptionsInput } from '../../../sim/options.js';
 import { BUNDLED_PROBES } from '../../../sim/probe.js';
 import { createRecordingWriter, type RecordingFormat } from '../../../sim/recording-writers.js';
-import { simDeviceServers, type RunningDevice } from '../../../sim/serve.js';
-import { SimLightSink } from '../../../sim/sim-light-sink.js';
-import { SimSource } from '../../../sim/sim-source.js';
+import { SERVE_FAULTS, simDeviceServers, type ServeFault } from '../../../sim/serve.js';
 import { createSimulation } from '../../../sim/simulation.js';
 import { parseCommandArgs, usageError, type CliIo, type Command } from '../command.js';
+import { EXTRA_PORT_NAMES, parsePorts, serveSimulation } from '../sim-serve.js';
 
 const HELP = `Usage: optoloop sim --out DIR [options]
        optoloop sim --serve [options]
@@ -17,7 +16,8 @@ const HELP = `Usage: optoloop sim --out DIR [options]
 Generates a ground-truth recording: units of real cell types placed around a real probe geometry,
 each with its own waveform, firing statistics and (with the opsin) light response, over thermal
 noise, multi-unit background, drift and optional mains; then writes the samples and what is in
-them. The same seed and options give the same bytes.
+them. The same seed and options give the same bytes. With --serve it runs live instead, behind
+emulated devices that third-party software and optoloop's own drivers connect to.
 
 Recording:
   --out DIR              Folder to write (created if missing): the samples (see --format) and the
@@ -49,14 +49,42 @@ Recording:
   --artefact-uv X        Light artefact at pulse onset/offset, µV (default 40; 0 for none).
   --background N         Background multi-unit units per channel (default 1).
 
-Devices:
-  --serve                Run the simulator in real time and serve the emulated devices registered in
-                         sim/serve.ts (device emulators live in sim/devices/) on 127.0.0.1, until
-                         Ctrl-C. Lists what it serves.
+Devices (--serve):
+  --serve                Run the simulator in real time and serve emulated devices that speak the
+                         real protocols, until Ctrl-C (SIGINT/SIGTERM): for each, one line with what
+                         it is and where to connect, then the rig-config lines that use it. The
+                         simulation options above apply; --duration S stops it after S seconds.
+                           intan-rhx        Intan RHX TCP command + waveform servers: the
+                                            simulation's samples (0.195 µV/count; ports A… in 128s)
+                           spikeglx         SpikeGLX remote command server: FETCH serves the
+                                            simulation's samples (imec stream js 2, ip 0)
+                           pulsepal         Pulse Pal 2 on a pty: each train it plays lights the
+                                            simulated site (width, count, interval as programmed,
+                                            level = phase-1 volts / 5 V)
+                           thorlabs         Thorlabs DC4104 on a pty: an LED on lights the site
+                                            until it goes off (level = mA / 100, or brightness)
+                           openbci          OpenBCI Cyton on a pty: its own seeded EEG-like signal
+                           firmware-bridge  our firmware bridge's host emulator on a pty: every
+                                            gate edge it emits lights the site
+                         Light reaches the simulation 1 ms after the command does.
+  --devices LIST         Comma-separated names from the list above (default: all; a default device
+                         that cannot start, e.g. no g++ for firmware-bridge, is skipped and said so).
+  --host ADDR            Address the TCP servers bind (default 127.0.0.1; warns when not loopback).
+  --ports NAME=PORT,…    Fixed ports (default: any free port, printed), e.g.
+                         intan-rhx=5000,intan-rhx-waveform=5001,spikeglx=4142 (the RHX waveform port
+                         defaults to the command port + 1 when that is given).
+  --pty-dir DIR          Folder for the pseudo-terminal links (default: a temporary folder, removed
+                         at exit), e.g. /tmp/rig: then /tmp/rig/pulsepal, /tmp/rig/thorlabs, …
+  --faults LIST          Transport faults for testing your own software: fragment (replies cut into
+                         random pieces), garbage (noise bytes between messages), disconnect (every
+                         --fault-interval: TCP connections reset, serial devices unplugged for 1 s).
+  --fault-interval S     Seconds between disconnects (default 30).
+  --out DIR              With --serve: keep the ground truth and write it there when stopped
+                         (${GROUND_TRUTH_FILES.json}, ${GROUND_TRUTH_FILES.spikes}, ${GROUND_TRUTH_FILES.units}, ${GROUND_TRUTH_FILES.pulses}).
 
   -h, --help             Show this help.
 
-Exit status: 0 written, 1 failure, 2 wrong usage.`;
+Exit status: 0 written (or served and stopped), 1 failure, 2 wrong usage.`;
 
 export const simCommand: Command = {
   name: 'sim',
@@ -84,6 +112,12 @@ export const simCommand: Command = {
         'artefact-uv': { type: 'string' },
         background: { type: 'string' },
         serve: { type: 'boolean' },
+        devices: { type: 'string' },
+        host: { type: 'string' },
+        ports: { type: 'string' },
+        'pty-dir': { type: 'string' },
+        faults: { type: 'string' },
+        'fault-interval': { type: 'string' },
       },
       allowPositionals: false,
     });
@@ -118,7 +152,17 @@ export const simCommand: Command = {
     const durationS = num('duration', values.duration) ?? 60;
     if (!(durationS > 0)) throw usageError('sim', `--duration: expected a positive number of seconds, got ${durationS}`);
     options.durationHintS = durationS;
-    if (values.serve) return serve(options as SimOptionsInput, io);
+    if (values.serve) {
+      for (const flag of ['format', 'light'] as const) {
+        if (values[flag] !== undefined) throw usageError('sim', `--${flag} applies to recordings (--out without --serve) only`);
+      }
+      // Served runs are open-ended: the drift bound follows the schema's long default unless told.
+      if (values.duration === undefined) delete options.durationHintS;
+      return serveCommand(options as SimOptionsInput, values, values.duration === undefined ? null : durationS, io);
+    }
+    for (const flag of ['devices', 'host', 'ports', 'pty-dir', 'faults', 'fault-interval'] as const) {
+      if (values[flag] !== undefined) throw usageError('sim', `--${flag} applies to --serve only`);
+    }
     if (!values.out) throw usageError('sim', '--out DIR is required (or --serve)');
     const protocol = parseLightProtocol(values.light ?? 'none');
     const format = values.format ?? 'spikeglx';
@@ -177,36 +221,32 @@ async function record(options: SimOptionsInput, dir: string, format: RecordingFo
   return 0;
 }
 
-async function serve(options: SimOptionsInput, io: CliIo): Promise<number> {
-  if (simDeviceServers.length === 0) {
-    io.err(
-      'optoloop sim --serve: no device emulator is registered yet. It serves, on 127.0.0.1, every emulator\n' +
-        'registered in sim/serve.ts (simDeviceServers); the emulators themselves are built in sim/devices/\n' +
-        '(Pulse Pal, Intan RHX TCP, SpikeGLX command server, OpenBCI, Thorlabs, firmware bridge). Until then,\n' +
-        'use "optoloop sim --out DIR" for a recording, or the daemon\'s built-in simulator source.\n',
-    );
-    return 1;
-  }
-  const source = new SimSource({ ...options, keepGroundTruth: false });
-  const light = new SimLightSink(source.simulation.generator, source.simulation.options.lightOutputs);
-  await light.open();
-  const running: RunningDevice[] = [];
+function serveCommand(
+  options: SimOptionsInput,
+  values: { devices?: string; host?: string; ports?: string; 'pty-dir'?: string; faults?: string; 'fault-interval'?: string; out?: string },
+  durationS: number | null,
+  io: CliIo,
+): Promise<number> {
+  const names = simDeviceServers.map((s) => s.name);
+  const list = (flag: string, text: string, allowed: readonly string[]): string[] => {
+    const items = text.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+    for (const item of items) if (!allowed.includes(item)) throw usageError('sim', `--${flag}: "${item}" is not one of ${allowed.join(', ')}`);
+    if (items.length === 0) throw usageError('sim', `--${flag}: expected a comma-separated list of ${allowed.join(', ')}`);
+    return [...new Set(items)];
+  };
+  const devices = values.devices === undefined ? null : list('devices', values.devices, names);
+  const faults = new Set(values.faults === undefined ? [] : (list('faults', values.faults, SERVE_FAULTS) as ServeFault[]));
+  const faultIntervalS = values['fault-interval'] === undefined ? 30 : Number(values['fault-interval']);
+  if (!(faultIntervalS >= 2)) throw usageError('sim', `--fault-interval: expected a number of seconds ≥ 2, got ${JSON.stringify(values['fault-interval'])}`);
+  let ports: Record<string, number>;
   try {
-    for (const server of simDeviceServers) {
-      const device = await server.start({ simulation: source.simulation, light, host: '127.0.0.1', log: (line) => io.err(`${server.name}: ${line}\n`) });
-      running.push(device);
-      io.out(`${server.name}: ${server.description} at ${device.address}\n`);
-    }
-    await source.open();
-    await source.start();
-    io.out('optoloop sim --serve: running in real time; Ctrl-C to stop\n');
-    await io.interrupted;
-  } finally {
-    for (const d of running.reverse()) await d.stop();
-    await source.close();
-    await light.close();
+    ports = parsePorts(values.ports, [...names, ...EXTRA_PORT_NAMES]);
+  } catch (error) {
+    throw usageError('sim', (error as Error).message);
   }
-  return 0;
+  const host = values.host ?? '127.0.0.1';
+  if (!host.trim()) throw usageError('sim', '--host: expected an address to bind, e.g. 127.0.0.1');
+  return serveSimulation(options, { devices, host, ports, ptyDir: values['pty-dir'] ?? null, faults, faultIntervalS, outDir: values.out ?? null, durationS }, io);
 }
 
 function summariseTypes(types: string[]): string {

@@ -1,10 +1,13 @@
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BindingPort } from '../../../drivers/binding/binding.js';
 import { SerialBinding } from '../../../drivers/binding/serial-binding.js';
 import { OptoloopError } from '../../../src/core/errors.js';
 import { PtyPair } from '../../../sim/devices/pty-pair.js';
+import { until } from '../../helpers/async.js';
 
 const serial = new SerialBinding();
 
@@ -74,5 +77,29 @@ test('a missing socat is a clear error naming the fix', async () => {
     assert.match((error as Error).message, 'apt-get install socat');
   }
 });
+
+test('socat does not outlive a process killed with SIGKILL', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../fixtures/pty-pair-child.ts', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await until(() => out.includes('\n'), 'the child to report its pair');
+  const [pid, hostPath] = out.trim().split(' ');
+  assert.ok(Number(pid) > 0, `socat pid ${pid}`);
+  assert.ok(existsSync(`/proc/${pid}`), 'socat runs');
+  assert.ok(existsSync(hostPath));
+  child.kill('SIGKILL');
+  await until(() => !existsSync(`/proc/${pid}`) || readProcState(pid) === 'Z', 'socat to stop after its parent died');
+  assert.not.ok(existsSync(hostPath), 'socat removed its link on the way out');
+});
+
+function readProcState(pid: string): string {
+  try {
+    return /State:\s+(\S)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
 
 test.run();

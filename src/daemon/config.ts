@@ -1,0 +1,18 @@
+import * as s from '../config/schema.js';
+
+export const daemonConfigSchema = s.object(
+  {
+    sourceBufferMs: s.number({
+      above: 0,
+      default: 1000,
+      description:
+        'How much stream the rig can buffer upstream (socket, pty, device FIFO) before data is lost: the scale of the published source buffer occupancy.',
+    }),
+    statusIntervalMs: s.number({ min: 100, default: 1000, description: 'Period of the status message on the bus.' }),
+    unitsIntervalMs: s.number({ min: 100, default: 500, description: 'Period of the unit table updates on the bus.' }),
+    optotagOnStart: s.boolean({ default: false, description: 'Start an optotagging session as soon as the stream runs (unattended sessions).' }),
+  },
+  { description: 'The daemon itself.' },
+);
+
+export type DaemonConfig = s.Infer<typeof daemonConfigSchema>;

@@ -1,0 +1,142 @@
+// The daemon composed from a rig config: the simulator as source (as fast as the pipeline takes
+// it), its light behind the safety governor, the bus with a client; commands, status, shutdown.
+import { firstValueFrom, filter } from 'rxjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { validateRigConfig } from '../../src/config/load.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { MemoryLog } from '../../src/daemon/log.js';
+import { BusClient } from '../../src/bus/client.js';
+import type { BusStatus } from '../../src/bus/messages.js';
+import { isOptoloopError } from '../../src/core/errors.js';
+
+const OPERATOR = 'operator-token-0123456789';
+const VIEWER = 'viewer-token-0123456789ab';
+
+function simConfig(overrides: Record<string, unknown> = {}) {
+  return validateRigConfig({
+    rig: 'test-rig',
+    source: { kind: 'sim', preset: 'cortex', probe: 'A1x32-Poly3-10mm-50-177', channels: 32, seed: 5, realTime: false, durationS: 4, opsin: ['PV'] },
+    sinks: { stim: { kind: 'sim' } },
+    bus: {
+      port: 0,
+      tokens: [
+        { name: 'operator', token: OPERATOR, permissions: ['subscribe', 'command', 'stimulate'] },
+        { name: 'viewer', token: VIEWER, permissions: ['subscribe'] },
+      ],
+    },
+    dashboard: { enabled: false },
+    ...overrides,
+  });
+}
+
+test('runs a simulated stream to its end: every block through the pipeline, spikes detected, clean stop', async () => {
+  const log = new MemoryLog();
+  const daemon = await Daemon.start(simConfig({ bus: { enabled: false } }), { log });
+  await daemon.done;
+  assert.is(daemon.counters.blocks, 4 * 1000, 'four seconds of 1 ms blocks');
+  assert.is(daemon.counters.frames, 4 * 30000);
+  assert.ok(daemon.counters.spikes > 200, `${daemon.counters.spikes} spikes`);
+  assert.is(daemon.counters.failedBlocks, 0);
+  assert.is(daemon.failure, null);
+  assert.match(log.text(), 'geometry from the source (A1x32-Poly3-10mm-50-177)');
+  assert.match(log.text(), /stopped: 4000 blocks/);
+});
+
+test('commands: manual stimulation reaches the simulated light through the governor; the emergency stop refuses it; release restores it', async () => {
+  const config = simConfig({ bus: { enabled: false } });
+  config.source = { ...config.source, durationS: null } as typeof config.source;
+  const daemon = await Daemon.start(config, { log: new MemoryLog() });
+  const train = { pulseWidthMs: 5, pulseIntervalMs: 100, pulseCount: 1, delayMs: 0, level: 0.5 };
+  const triggered = firstValueFrom(daemon.acks$.pipe(filter((a) => a.ack.kind === 'trigger')));
+  const ok = daemon.handle({ kind: 'stimulate', sink: 'stim', output: 0, train }, 'test');
+  assert.ok(ok.ok, ok.message);
+  const { sink, ack } = await triggered;
+  assert.is(sink, 'stim');
+  assert.ok(ack.ok);
+  assert.is(ack.outputMask, 1);
+  // The simulated light reports the onset on the stream clock: at or after the stream's start, not beyond where it has got to.
+  assert.ok(ack.deviceTimeUs !== null && ack.deviceTimeUs >= 0, `onset ${ack.deviceTimeUs} µs`);
+  assert.ok(ack.deviceTimeUs! <= daemon.status().streamTimeS * 1e6 + 1000);
+  const tooLong = daemon.handle({ kind: 'stimulate', sink: 'stim', output: 0, train: { ...train, pulseWidthMs: 5000 } }, 'test');
+  assert.not.ok(tooLong.ok);
+  assert.is(tooLong.code, 'E_STIM_LIMIT');
+  assert.ok(daemon.handle({ kind: 'estop' }, 'test').ok);
+  assert.ok(daemon.status().estopEngaged);
+  const refused = daemon.handle({ kind: 'stimulate', sink: 'stim', output: 0, train }, 'test');
+  assert.is(refused.code, 'E_STIM_ESTOP');
+  assert.ok(daemon.handle({ kind: 'release-estop' }, 'test').ok);
+  assert.not.ok(daemon.status().estopEngaged);
+  const unknown = daemon.handle({ kind: 'stimulate', sink: 'nope', output: 0, train }, 'test');
+  assert.not.ok(unknown.ok);
+  await daemon.stop();
+  assert.is(daemon.counters.triggers, 1, 'one trigger acknowledged by the simulated light');
+});
+
+test('the bus: status and spikes reach a subscriber; a viewer cannot stimulate; anyone can press the emergency stop', async () => {
+  const config = simConfig();
+  config.source = { ...config.source, durationS: null, realTime: true, speed: 1 } as typeof config.source;
+  const daemon = await Daemon.start(config, { log: new MemoryLog() });
+  const address = daemon.bus!.address!;
+  const url = `ws://${address.host}:${address.port}/bus`;
+  const viewer = await BusClient.connect(url, { token: VIEWER, clientName: 'viewer' });
+  const statuses: BusStatus[] = [];
+  let spikes = 0;
+  viewer.on('status', (s) => statuses.push(s));
+  viewer.on('spikes', (b) => (spikes += b.count));
+  await viewer.subscribe(['status', 'spikes']);
+  const train = { pulseWidthMs: 5, pulseIntervalMs: 100, pulseCount: 1, delayMs: 0, level: 0.5 };
+  const denied = await viewer.command({ kind: 'stimulate', sink: 'stim', output: 0, train });
+  assert.is(denied.code, 'E_BUS_PERMISSION');
+  const estop = await viewer.command({ kind: 'estop' });
+  assert.ok(estop.ok, estop.message);
+  assert.ok(daemon.estopEngaged);
+  const operator = await BusClient.connect(url, { token: OPERATOR, clientName: 'operator' });
+  assert.ok((await operator.command({ kind: 'release-estop' })).ok);
+  const deadline = Date.now() + 10_000;
+  while ((statuses.length < 2 || spikes === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await viewer.close();
+  await operator.close();
+  await daemon.stop();
+  assert.ok(statuses.length >= 2, `${statuses.length} status messages`);
+  const last = statuses[statuses.length - 1];
+  assert.is(last.rig, 'test-rig');
+  assert.ok(last.streamTimeS > 0);
+  assert.ok(last.sourceBufferOccupancy >= 0 && last.sourceBufferOccupancy <= 1);
+  assert.ok(spikes > 0, `${spikes} spikes over the bus`);
+});
+
+test('a sink that cannot open does not stop acquisition: the daemon runs without it and says so', async () => {
+  const log = new MemoryLog();
+  const config = simConfig({ bus: { enabled: false }, sinks: { stim: { kind: 'sim' }, bridge: { kind: 'firmware-bridge', path: '/dev/optoloop-no-such-port', openAttempts: 1 } } });
+  const daemon = await Daemon.start(config, { log });
+  await daemon.done;
+  assert.is(daemon.counters.blocks, 4000);
+  assert.match(log.text(), /bridge: cannot open: .*optoloop-no-such-port.*running without it/);
+  const r = daemon.handle({ kind: 'stimulate', sink: 'bridge', output: 0, train: { pulseWidthMs: 5, pulseIntervalMs: 100, pulseCount: 1, delayMs: 0, level: 1 } }, 'test');
+  assert.not.ok(r.ok);
+});
+
+test('a sim light with a file source is a config error naming the sink and what it needs', async () => {
+  const config = validateRigConfig({ source: { kind: 'file', path: '/nonexistent.bin' }, sinks: { led: { kind: 'sim' } } });
+  try {
+    await Daemon.start(config, { log: new MemoryLog() });
+    assert.unreachable();
+  } catch (error) {
+    assert.ok(isOptoloopError(error, 'E_CONFIG_INVALID'));
+    assert.match((error as Error).message, 'sinks.led.kind: "sim" drives the simulator\'s light and needs source.kind: sim');
+  }
+});
+
+test('a missing recording fails at start with the path', async () => {
+  const config = validateRigConfig({ source: { kind: 'file', path: '/nonexistent/rec.ap.bin' }, bus: { enabled: false } });
+  try {
+    await Daemon.start(config, { log: new MemoryLog() });
+    assert.unreachable();
+  } catch (error) {
+    assert.ok(isOptoloopError(error));
+    assert.match((error as Error).message, '/nonexistent/rec.ap');
+  }
+});
+
+test.run();

@@ -1,0 +1,66 @@
+// EmulatorLight: device commands become light in the simulation at the next block, trains 1 ms
+// after it, edges placed by the device's own times.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EmulatorLight } from '../../../../sim/devices/servers/emulator-light.js';
+import { createSimulation } from '../../../../sim/simulation.js';
+
+function world() {
+  const sim = createSimulation({ preset: 'cortex', channels: 32, seed: 2, opsin: [], durationHintS: 1 });
+  const light = new EmulatorLight(sim.generator, { reason: 'dev', edgeDelayMs: 10 });
+  light.attach();
+  const block = new Int16Array(30 * 32);
+  const step = (blocks = 1) => {
+    for (let k = 0; k < blocks; k++) sim.generator.generate(block, 30);
+  };
+  return { sim, light, step, pulses: () => sim.generator.groundTruth.pulses.map((p) => [p.onsetSample, p.offsetSample, p.output, p.level]) };
+}
+
+test('a train lands at the next block + 1 ms, with its onsets and width', () => {
+  const { light, step, pulses } = world();
+  step(10); // position 300
+  light.train(3, [0, 50_000, 100_000], 5000, 0.8);
+  step(200);
+  assert.equal(pulses(), [
+    [330, 480, 3, 0.8],
+    [1830, 1980, 3, 0.8],
+    [3330, 3480, 3, 0.8],
+  ]);
+});
+
+test('edges: placed by device time from the first on edge + the edge delay, widths and intervals exact', () => {
+  const { light, step, pulses } = world();
+  step(10);
+  // Device time and the simulation advance together: device 1 s ↔ position 300.
+  light.on(1, 0.5, 1_000_000); // anchors: device 1 s = sample 300 + 30 (next block + 1 ms) + 300 (10 ms)
+  step(2);
+  light.off(1, 1_002_000);
+  step(18);
+  light.on(1, 0.5, 1_020_000); // 20 ms after the first on: 600 samples after it
+  step(3);
+  light.off(1, 1_022_500);
+  step(300);
+  assert.equal(pulses(), [
+    [630, 690, 1, 0.5],
+    [1230, 1305, 1, 0.5],
+  ]);
+});
+
+test('an edge that would land in the past re-anchors; an off edge without an on is ignored', () => {
+  const { light, step, pulses } = world();
+  light.off(0, 5);
+  step(10);
+  light.on(0, 1, 0);
+  step(1);
+  light.off(0, 1000);
+  step(100); // position 3330: the anchor (device 0 µs = sample 330) is 100 ms old
+  light.on(0, 1, 10_000); // by the anchor: sample 630, long past
+  light.off(0, 11_000);
+  step(50);
+  assert.equal(pulses(), [
+    [630, 660, 0, 1],
+    [3660, 3690, 0, 1],
+  ]);
+});
+
+test.run();
