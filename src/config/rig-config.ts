@@ -21,6 +21,7 @@ import { optotagConfigSchema } from '../closedloop/optotag-config.js';
 import { rulesSchema } from '../closedloop/rules/rule-options.js';
 import { safetyConfigSchema } from '../closedloop/safety-options.js';
 import { bciConfigSchema } from '../closedloop/bci/bci-options.js';
+import { classifierConfigSchema } from '../classify/config.js';
 
 const replaySpeed = {
   speed: s.number({
@@ -94,6 +95,7 @@ export const rigConfigSchema = s.object({
   bci: bciConfigSchema,
   daemon: daemonConfigSchema,
   sinks: s.record(sinkSchema, { default: {}, description: 'Stimulators by name (the name rules and bus commands use), each tagged by kind.' }),
+  classifier: classifierConfigSchema,
 });
 
 export type RigConfig = s.Infer<typeof rigConfigSchema>;

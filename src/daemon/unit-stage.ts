@@ -1,12 +1,15 @@
 /**
  * Unit assignment, per-unit features and cell types, as the daemon sees them: one synchronous
  * `process()` per block that writes unit ids into the spike batch before the closed loop reads it.
+ * Backed by src/classify's OnlineUnits (templates from a Kilosort folder or online clustering,
+ * features, the classifier worker), configured by the rig config's `classifier` section.
  */
 import type { SnippetResult } from '../core/spikes.js';
 import type { UnitSummary } from '../core/units.js';
 import type { RigConfig } from '../config/rig-config.js';
 import type { ChannelLayout } from '../probe/channel-layout.js';
 import type { CellTypeTable } from '../closedloop/rules/cell-type-table.js';
+import { OnlineUnits } from '../classify/online/online-units.js';
 
 export interface UnitStage {
   process(result: SnippetResult): void;
@@ -22,7 +25,16 @@ export interface UnitStageDeps {
   readonly log: (message: string) => void;
 }
 
-export async function createUnitStage(_config: RigConfig, deps: UnitStageDeps): Promise<UnitStage | null> {
-  deps.log('unit assignment is not configured on this build: spikes stay unassigned (unit id −1)');
-  return null;
+export async function createUnitStage(config: RigConfig, deps: UnitStageDeps): Promise<UnitStage | null> {
+  if (!config.classifier.enabled) {
+    deps.log('classifier.enabled is false: spikes stay unassigned (unit id −1)');
+    return null;
+  }
+  if (config.pipeline.snippets.mode !== 'snippets') {
+    deps.log('pipeline.snippets.mode is peak-only: no waveforms, so no units (unit id −1)');
+    return null;
+  }
+  const units = await OnlineUnits.create({ config: config.classifier, layout: deps.layout, sampleRateHz: deps.sampleRateHz, maxSnippetRows: deps.maxSnippetRows, cellTypes: deps.cellTypes, log: deps.log });
+  deps.log(`units by ${units.assigner.kind === 'templates' ? `template matching (${config.classifier.templates})` : 'online clustering'}; ${config.classifier.model ? `cell types by model ${config.classifier.model}` : 'no model: no cell types'}`);
+  return units;
 }

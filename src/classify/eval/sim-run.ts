@@ -1,0 +1,136 @@
+/**
+ * A simulated recording through the live path, in process and as fast as it computes: the
+ * simulator's generator → the detection pipeline (buildPipeline) → OnlineUnits (assignment,
+ * features, and the classifier worker when a model is set). Returns the detected spikes with their
+ * final unit ids, the ground truth, and the OnlineUnits (still open: the caller closes it).
+ * Used by the model build (library from simulated units) and by the evaluation scripts.
+ */
+import { Subject } from 'rxjs';
+import type { Int16SampleBlock } from '../../core/sample-block.js';
+import type { SnippetResult } from '../../core/spikes.js';
+import { buildPipeline, hasSnippets, type PipelineOptionsInput } from '../../pipeline/index.js';
+import { pipelineOptionsSchema, validateOptions } from '../../pipeline/options.js';
+import { neighbourhoodsByRadius } from '../../probe/neighbourhoods.js';
+import { createSimulation, type Simulation } from '../../../sim/simulation.js';
+import type { SimOptionsInput } from '../../../sim/options.js';
+import type { ClassifierConfig } from '../config.js';
+import { OnlineUnits } from '../online/online-units.js';
+import { OnlineClusterer } from '../units/online-clusterer.js';
+import type { DetectedSpikes, TruthSpikes } from './ground-truth-match.js';
+
+export interface SimRunOptions {
+  readonly sim: SimOptionsInput;
+  readonly durationS: number;
+  readonly classifier: ClassifierConfig;
+  readonly pipeline?: PipelineOptionsInput;
+  readonly blockFrames?: number;
+  readonly log?: (line: string) => void;
+  readonly progress?: (doneS: number, totalS: number) => void;
+}
+
+export interface SimRun {
+  readonly simulation: Simulation;
+  readonly units: OnlineUnits;
+  readonly detected: DetectedSpikes;
+  readonly truth: TruthSpikes;
+  readonly wallS: number;
+}
+
+class Growable {
+  count = 0;
+  sample = new Float64Array(1 << 16);
+  channel = new Int32Array(1 << 16);
+  unit = new Int32Array(1 << 16);
+  push(s: number, c: number, u: number): void {
+    if (this.count === this.sample.length) {
+      const n = this.count * 2;
+      const s2 = new Float64Array(n);
+      s2.set(this.sample);
+      this.sample = s2;
+      const c2 = new Int32Array(n);
+      c2.set(this.channel);
+      this.channel = c2;
+      const u2 = new Int32Array(n);
+      u2.set(this.unit);
+      this.unit = u2;
+    }
+    this.sample[this.count] = s;
+    this.channel[this.count] = c;
+    this.unit[this.count] = u;
+    this.count++;
+  }
+}
+
+export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
+  const simulation = createSimulation({ ...options.sim, durationHintS: options.durationS });
+  const generator = simulation.generator;
+  const layout = generator.layout;
+  const rate = simulation.options.sampleRateHz;
+  const pipelineOptions = validateOptions(pipelineOptionsSchema, options.pipeline ?? {}, 'pipeline');
+  const maxRows = neighbourhoodsByRadius(layout, pipelineOptions.snippets.radiusUm).maxSize;
+  const units = await OnlineUnits.create({ config: options.classifier, layout, sampleRateHz: rate, maxSnippetRows: maxRows, log: options.log });
+  const spikes = new Growable();
+  const subject = new Subject<Int16SampleBlock>();
+  let failure: unknown = null;
+  subject.pipe(buildPipeline(options.pipeline, layout)).subscribe({
+    next: (result) => {
+      if (!hasSnippets(result)) return;
+      units.process(result as SnippetResult);
+      const b = result.spikes;
+      for (let k = 0; k < b.count; k++) spikes.push(b.peakSampleIndex[k], b.peakChannel[k], b.unitId[k]);
+    },
+    error: (e) => (failure = e),
+  });
+  const frames = options.blockFrames ?? 300;
+  const total = Math.round(options.durationS * rate);
+  const block: { -readonly [K in keyof Int16SampleBlock]: Int16SampleBlock[K] } = {
+    format: 'int16',
+    streamId: `sim-${simulation.options.preset}-${simulation.options.seed}`,
+    firstSampleIndex: 0,
+    sampleRateHz: rate,
+    channelCount: layout.channelCount,
+    frameCount: frames,
+    samples: new Int16Array(frames * layout.channelCount),
+    uvPerCount: simulation.uvPerCount,
+    deviceTimestamp: null,
+    hostReceiveTimeNs: 0,
+  };
+  const started = performance.now();
+  let lastYield = started;
+  while (generator.position < total) {
+    const n = Math.min(frames, total - generator.position);
+    block.firstSampleIndex = generator.position;
+    block.frameCount = n;
+    generator.generate(block.samples, n);
+    block.hostReceiveTimeNs = performance.now() * 1e6;
+    subject.next(block);
+    if (failure) throw failure;
+    // Give the classifier worker's results a turn of the event loop, as live.
+    if (performance.now() - lastYield > 50) {
+      lastYield = performance.now();
+      options.progress?.(generator.position / rate, options.durationS);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  subject.complete();
+  await units.flush(total / rate);
+  const resolve = units.assigner instanceof OnlineClusterer ? (id: number) => (units.assigner as OnlineClusterer).resolve(id) : (id: number) => id;
+  for (let i = 0; i < spikes.count; i++) if (spikes.unit[i] >= 0) spikes.unit[i] = resolve(spikes.unit[i]);
+  const gt = generator.groundTruth;
+  const order = gt.sortedOrder();
+  const peakChannelOfUnit = new Map<number, number>();
+  for (const u of simulation.units) if (!u.background) peakChannelOfUnit.set(u.id, u.peakChannel);
+  const truth: TruthSpikes = {
+    count: order.length,
+    sample: Float64Array.from(order, (i) => gt.spikeSample[i]),
+    unit: Int32Array.from(order, (i) => gt.spikeUnit[i]),
+    peakChannelOfUnit,
+  };
+  return {
+    simulation,
+    units,
+    detected: { count: spikes.count, sample: spikes.sample.subarray(0, spikes.count), channel: spikes.channel.subarray(0, spikes.count), unit: spikes.unit.subarray(0, spikes.count) },
+    truth,
+    wallS: (performance.now() - started) / 1000,
+  };
+}

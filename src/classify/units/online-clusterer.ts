@@ -1,0 +1,702 @@
+/**
+ * Unit assignment from a cold start: online clustering of spike snippets by template.
+ *
+ * Each cluster is a template (a running mean of its spikes' snippets on the channels around its
+ * peak). A spike is matched against the templates near its peak channel (template-matcher.ts); if
+ * one accepts it, the spike joins it and updates it; if none does, it seeds a *provisional*
+ * template. A provisional template becomes a unit — and gets the next unit id — once
+ * `promoteSpikes` spikes have joined it; spikes before that, and spikes of provisional templates
+ * that never grow (noise crossings, overlaps), are assigned −1. A provisional template expires when
+ * nothing has joined it for `provisionalLifetimeS`; when the pool is full, single-spike ones are
+ * recycled first, least recently matched first.
+ *
+ * Maintenance (a few times a second, never per spike):
+ *  - retirement: a unit that gained fewer than `retireBelowSpikes` spikes in the `retireAfterS`
+ *    after it became a unit (a passing coincidence of overlaps or noise, not a neuron) is dropped;
+ *    its id is not reused;
+ *  - re-centring: a template whose largest row is no longer its peak channel (drift) moves its
+ *    rows to the new peak channel's neighbourhood;
+ *  - merges: two units whose peaks are close and whose templates are closer than `mergeMaxChi2`
+ *    (the noise-corrected χ² distance of templateDistance: about how well single spikes could be
+ *    told apart) become one; the
+ *    merged unit keeps the OLDER id and the newer id resolves to it from then on;
+ *  - splits: every `splitEveryS` each unit's most recent `splitSpikes` snippets (its top rows over
+ *    the matching window) are tested for two groups (split-test.ts); a split gives the smaller
+ *    group a NEW id, the parent keeps its own.
+ *
+ * Memory is fixed at construction: `maxUnits` units plus `maxProvisional` provisional templates
+ * (templates of `maxRows` rows × the snippet length), and per unit a ring of `splitSpikes` feature
+ * vectors (`splitRows` rows × the matching window). When `maxUnits` units exist, no provisional
+ * template is promoted any more (counted in `counters.promotionsRefused`).
+ */
+import { OptoloopError } from '../../core/errors.js';
+import type { SnippetBatch } from '../../core/spikes.js';
+import type { ChannelLayout } from '../../probe/channel-layout.js';
+import { CandidateIndex } from './candidate-index.js';
+import { SplitTest } from './split-test.js';
+import { TemplateBank } from './template-bank.js';
+import { TemplateMatcher } from './template-matcher.js';
+import type { UnitAssigner, UnitEvent } from './unit-assigner.js';
+
+export interface OnlineClusterOptions {
+  readonly maxUnits: number;
+  readonly maxProvisional: number;
+  readonly maxRows: number;
+  readonly candidateRadiusUm: number;
+  readonly windowBeforeMs: number;
+  readonly windowAfterMs: number;
+  readonly maxShiftSamples: number;
+  readonly minScale: number;
+  readonly maxScale: number;
+  readonly maxExcessSigma: number;
+  readonly maxTemplateError: number;
+  readonly promoteSpikes: number;
+  readonly provisionalLifetimeS: number;
+  /** The running mean weighs the newest spike at least 1/templateMemorySpikes (follows drift). */
+  readonly templateMemorySpikes: number;
+  readonly mergeRadiusUm: number;
+  readonly mergeMaxChi2: number;
+  /** Alignments tried when comparing two templates for a merge (a unit whose trough the detector places a few samples apart at times leaves shifted copies). */
+  readonly mergeMaxShiftSamples: number;
+  /** A unit that gained fewer than retireBelowSpikes spikes in the retireAfterS after it became a unit is retired (its id is not reused). */
+  readonly retireAfterS: number;
+  readonly retireBelowSpikes: number;
+  readonly splitEveryS: number;
+  readonly splitSpikes: number;
+  readonly splitRows: number;
+  readonly splitMinDprime: number;
+  readonly splitMinFraction: number;
+}
+
+export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
+  maxUnits: 2048,
+  maxProvisional: 512,
+  maxRows: 12,
+  candidateRadiusUm: 60,
+  windowBeforeMs: 1 / 3,
+  windowAfterMs: 0.8,
+  maxShiftSamples: 1,
+  minScale: 0.6,
+  maxScale: 1.6,
+  maxExcessSigma: 6,
+  maxTemplateError: 0.03,
+  promoteSpikes: 40,
+  provisionalLifetimeS: 10,
+  templateMemorySpikes: 300,
+  mergeRadiusUm: 50,
+  mergeMaxChi2: 6,
+  mergeMaxShiftSamples: 4,
+  retireAfterS: 120,
+  retireBelowSpikes: 40,
+  splitEveryS: 10,
+  splitSpikes: 100,
+  splitRows: 3,
+  splitMinDprime: 5,
+  splitMinFraction: 0.15,
+};
+
+export interface OnlineClusterCounters {
+  spikes: number;
+  assigned: number;
+  provisionalCreated: number;
+  provisionalExpired: number;
+  promotions: number;
+  promotionsRefused: number;
+  merges: number;
+  splits: number;
+  retired: number;
+  recentred: number;
+}
+
+const STAGE = 'classify.cluster';
+
+export class OnlineClusterer implements UnitAssigner {
+  readonly kind = 'online' as const;
+  readonly counters: OnlineClusterCounters = { spikes: 0, assigned: 0, provisionalCreated: 0, provisionalExpired: 0, promotions: 0, promotionsRefused: 0, merges: 0, splits: 0, retired: 0, recentred: 0 };
+  private bank: TemplateBank | null = null;
+  private matcher: TemplateMatcher | null = null;
+  private readonly index: CandidateIndex;
+  /** Per template slot: creation stream time (s), and its split ring. */
+  private createdAtS = new Float64Array(0);
+  private lastHitS = new Float64Array(0);
+  private promotedAtS = new Float64Array(0);
+  private spikesAtPromotion = new Float64Array(0);
+  private ringCount = new Int32Array(0);
+  private ringHead = new Int32Array(0);
+  private ring = new Float32Array(0);
+  private ringSlotOf = new Int32Array(0);
+  private freeRings: number[] = [];
+  private ringWidth = 0;
+  private splitTest: SplitTest | null = null;
+  private lastSplitCheckS = new Float64Array(0);
+  private nextUnitId = 0;
+  private units = 0;
+  private provisional = 0;
+  /** Unit id → template slot (−1 when merged away); merged ids → their survivor. */
+  private readonly slotOfUnit = new Map<number, number>();
+  private readonly mergedInto = new Map<number, number>();
+  private readonly events: UnitEvent[] = [];
+  private streamTimeS = 0;
+  private sampleRateHz = 0;
+  private noiseUv: Float32Array;
+
+  constructor(
+    private readonly layout: ChannelLayout,
+    private options: OnlineClusterOptions = DEFAULT_ONLINE_CLUSTER_OPTIONS,
+  ) {
+    const capacity = options.maxUnits + options.maxProvisional;
+    this.index = new CandidateIndex(layout, options.candidateRadiusUm, Math.min(capacity, 128));
+    this.noiseUv = new Float32Array(layout.channelCount).fill(1);
+  }
+
+  private setUp(batch: SnippetBatch): void {
+    const o = this.options;
+    const rate = batch.sampleRateHz;
+    const before = Math.round((o.windowBeforeMs * rate) / 1000);
+    const after = Math.round((o.windowAfterMs * rate) / 1000);
+    if (batch.samplesBefore < before + o.maxShiftSamples || batch.samplesAfter < after + o.maxShiftSamples) {
+      throw new OptoloopError(
+        'E_OPTIONS_INVALID',
+        `${STAGE}: snippets of ${batch.samplesBefore} + ${batch.samplesAfter} samples around the peak are too short for a matching window of ${before} + ${after} samples with shifts of ±${o.maxShiftSamples}; expected pipeline.snippets samplesBefore ≥ ${before + o.maxShiftSamples} and samplesAfter ≥ ${after + o.maxShiftSamples}`,
+        { stage: STAGE },
+      );
+    }
+    const capacity = o.maxUnits + o.maxProvisional;
+    this.sampleRateHz = rate;
+    this.bank = new TemplateBank(capacity, o.maxRows, batch.snippetLength, batch.samplesBefore, before, after);
+    this.matcher = new TemplateMatcher(this.bank, this.layout.channelCount, Math.max(batch.neighbourCapacity, o.maxRows), {
+      maxShift: o.maxShiftSamples,
+      minScale: o.minScale,
+      maxScale: o.maxScale,
+      maxExcessSigma: o.maxExcessSigma,
+      maxTemplateError: o.maxTemplateError,
+    });
+    this.createdAtS = new Float64Array(capacity);
+    this.lastHitS = new Float64Array(capacity);
+    this.promotedAtS = new Float64Array(capacity);
+    this.spikesAtPromotion = new Float64Array(capacity);
+    this.lastSplitCheckS = new Float64Array(capacity);
+    this.ringWidth = o.splitRows * (before + after + 1);
+    this.ring = new Float32Array(o.maxUnits * o.splitSpikes * this.ringWidth);
+    this.ringCount = new Int32Array(o.maxUnits);
+    this.ringHead = new Int32Array(o.maxUnits);
+    this.ringSlotOf = new Int32Array(capacity).fill(-1);
+    this.freeRings = Array.from({ length: o.maxUnits }, (_, i) => o.maxUnits - 1 - i);
+    this.splitTest = new SplitTest(this.ringWidth, o.splitSpikes);
+  }
+
+  /** Changes how strictly spikes are accepted (maxExcessSigma, maxTemplateError, scale bounds) from the next spike on. */
+  setAcceptance(acceptance: Partial<Pick<OnlineClusterOptions, 'maxExcessSigma' | 'maxTemplateError' | 'minScale' | 'maxScale'>>): void {
+    this.options = { ...this.options, ...acceptance };
+    const o = this.options;
+    this.matcher?.setOptions({ maxShift: o.maxShiftSamples, minScale: o.minScale, maxScale: o.maxScale, maxExcessSigma: o.maxExcessSigma, maxTemplateError: o.maxTemplateError });
+  }
+
+  assign(batch: SnippetBatch, noiseUv: Float32Array): void {
+    if (batch.count === 0) return;
+    if (!this.bank) this.setUp(batch);
+    this.noiseUv = noiseUv;
+    const bank = this.bank!;
+    const matcher = this.matcher!;
+    const index = this.index;
+    for (let k = 0; k < batch.count; k++) {
+      this.counters.spikes++;
+      const timeS = batch.peakSampleIndex[k] / batch.sampleRateHz;
+      this.streamTimeS = timeS;
+      const ch = batch.peakChannel[k];
+      const m = matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
+      if (m.accepted) {
+        const t = m.template;
+        this.lastHitS[t] = timeS;
+        this.update(t, batch, k, m.shift);
+        if (bank.unitOf[t] < 0 && bank.spikeCount[t] >= this.options.promoteSpikes) this.promote(t, timeS);
+        const unit = bank.unitOf[t];
+        batch.unitId[k] = unit;
+        if (unit >= 0) {
+          this.counters.assigned++;
+          this.remember(t, batch, k, m.shift);
+        }
+      } else {
+        batch.unitId[k] = -1;
+        this.seed(batch, k, timeS);
+      }
+    }
+  }
+
+  /** Running-mean update of template t with snippet k at the matched shift. */
+  private update(t: number, batch: SnippetBatch, k: number, shift: number): void {
+    const bank = this.bank!;
+    const rows = batch.neighbourCapacity;
+    const L = batch.snippetLength;
+    const n = bank.spikeCount[t] + 1;
+    bank.spikeCount[t] = n;
+    const memory = this.options.templateMemorySpikes;
+    for (let r = 0; r < bank.rowCount[t]; r++) {
+      const ch = bank.channels[t * bank.maxRows + r];
+      let sr = -1;
+      for (let q = 0; q < rows; q++) {
+        if (batch.channels[k * rows + q] === ch) {
+          sr = q;
+          break;
+        }
+      }
+      if (sr < 0) continue;
+      const row = t * bank.maxRows + r;
+      const weight = bank.rowWeight[row] + 1;
+      bank.rowWeight[row] = weight;
+      const alpha = 1 / Math.min(weight, memory);
+      const tBase = row * bank.length;
+      const xBase = (k * rows + sr) * L;
+      for (let i = 0; i < bank.length; i++) {
+        const j = i + shift;
+        if (j < 0 || j >= L) continue;
+        bank.data[tBase + i] += alpha * (batch.waveformsUv[xBase + j] - bank.data[tBase + i]);
+      }
+      bank.refreshRowEnergy(t, r);
+    }
+  }
+
+  /** A new provisional template from snippet k (its first maxRows rows). */
+  private seed(batch: SnippetBatch, k: number, timeS: number): void {
+    const bank = this.bank!;
+    const ch = batch.peakChannel[k];
+    let slot = this.provisional < this.options.maxProvisional ? bank.freeSlot() : -1;
+    if (slot < 0) slot = this.oldestProvisional();
+    if (slot < 0) return;
+    if (bank.active[slot]) this.removeTemplate(slot);
+    if (this.index.isFull(ch)) return;
+    const rows = batch.neighbourCapacity;
+    const L = batch.snippetLength;
+    bank.active[slot] = 1;
+    bank.unitOf[slot] = -1;
+    bank.spikeCount[slot] = 1;
+    bank.peakChannel[slot] = ch;
+    let r = 0;
+    for (let q = 0; q < rows && r < bank.maxRows; q++) {
+      const c = batch.channels[k * rows + q];
+      if (c < 0) continue;
+      const row = slot * bank.maxRows + r;
+      bank.channels[row] = c;
+      bank.rowWeight[row] = 1;
+      bank.data.set(batch.waveformsUv.subarray((k * rows + q) * L, (k * rows + q + 1) * L), row * bank.length);
+      r++;
+    }
+    bank.rowCount[slot] = r;
+    for (let i = 0; i < r; i++) bank.refreshRowEnergy(slot, i);
+    this.createdAtS[slot] = timeS;
+    this.lastHitS[slot] = timeS;
+    this.index.add(slot, ch);
+    this.provisional++;
+    this.counters.provisionalCreated++;
+  }
+
+  /**
+   * The provisional template to recycle: among those still made of one spike (most are noise
+   * crossings and overlaps), the least recently matched; only when none is left, the least recently
+   * matched of the others. A rare unit (a Purkinje cell's ~1 Hz complex spikes) thus keeps its young
+   * template while junk churns through the single-spike ones.
+   */
+  private oldestProvisional(): number {
+    const bank = this.bank!;
+    let best = -1;
+    let bestSingle = false;
+    for (let k = 0; k < bank.capacity; k++) {
+      if (!bank.active[k] || bank.unitOf[k] >= 0) continue;
+      const single = bank.spikeCount[k] <= 1;
+      if (best < 0 || (single && !bestSingle) || (single === bestSingle && this.lastHitS[k] < this.lastHitS[best])) {
+        best = k;
+        bestSingle = single;
+      }
+    }
+    return best;
+  }
+
+  private removeTemplate(slot: number): void {
+    const bank = this.bank!;
+    if (bank.unitOf[slot] < 0) this.provisional--;
+    this.index.remove(slot, bank.peakChannel[slot]);
+    const ring = this.ringSlotOf[slot];
+    if (ring >= 0) {
+      this.freeRings.push(ring);
+      this.ringSlotOf[slot] = -1;
+    }
+    bank.clear(slot);
+  }
+
+  private promote(slot: number, timeS: number): void {
+    if (this.units >= this.options.maxUnits || this.freeRings.length === 0) {
+      this.counters.promotionsRefused++;
+      return;
+    }
+    const id = this.nextUnitId++;
+    this.bank!.unitOf[slot] = id;
+    this.provisional--;
+    this.slotOfUnit.set(id, slot);
+    const ring = this.freeRings.pop()!;
+    this.ringSlotOf[slot] = ring;
+    this.ringCount[ring] = 0;
+    this.ringHead[ring] = 0;
+    this.lastSplitCheckS[slot] = timeS;
+    this.promotedAtS[slot] = timeS;
+    this.spikesAtPromotion[slot] = this.bank!.spikeCount[slot];
+    this.units++;
+    this.counters.promotions++;
+    this.events.push({ kind: 'created', unitId: id, streamTimeS: timeS });
+  }
+
+  /** Stores snippet k's split features (the template's first splitRows rows over the window). */
+  private remember(slot: number, batch: SnippetBatch, k: number, shift: number): void {
+    const ring = this.ringSlotOf[slot];
+    if (ring < 0) return;
+    const bank = this.bank!;
+    const o = this.options;
+    const rows = batch.neighbourCapacity;
+    const L = batch.snippetLength;
+    const width = bank.windowBefore + bank.windowAfter + 1;
+    const position = this.ringHead[ring];
+    const base = (ring * o.splitSpikes + position) * this.ringWidth;
+    for (let r = 0; r < o.splitRows; r++) {
+      const out = base + r * width;
+      const ch = r < bank.rowCount[slot] ? bank.channels[slot * bank.maxRows + r] : -1;
+      let sr = -1;
+      for (let q = 0; q < rows && ch >= 0; q++) {
+        if (batch.channels[k * rows + q] === ch) {
+          sr = q;
+          break;
+        }
+      }
+      if (sr < 0) {
+        // The row is not in this snippet: take the template's value (a neutral feature).
+        const tBase = (slot * bank.maxRows + r) * bank.length + bank.alignIndex - bank.windowBefore;
+        for (let t = 0; t < width; t++) this.ring[out + t] = ch >= 0 ? bank.data[tBase + t] : 0;
+        continue;
+      }
+      const sigma = this.noiseUv[ch] > 0 ? this.noiseUv[ch] : 1;
+      const xBase = (k * rows + sr) * L + batch.samplesBefore - bank.windowBefore + shift;
+      for (let t = 0; t < width; t++) this.ring[out + t] = batch.waveformsUv[xBase + t] / sigma;
+    }
+    this.ringHead[ring] = (position + 1) % o.splitSpikes;
+    if (this.ringCount[ring] < o.splitSpikes) this.ringCount[ring]++;
+  }
+
+  /** Maintenance; returns the events since the previous call (promotions during assign() included). */
+  maintain(streamTimeS: number): readonly UnitEvent[] {
+    const bank = this.bank;
+    if (!bank) return [];
+    this.streamTimeS = Math.max(this.streamTimeS, streamTimeS);
+    const now = this.streamTimeS;
+    for (let k = 0; k < bank.capacity; k++) {
+      if (!bank.active[k]) continue;
+      if (bank.unitOf[k] < 0) {
+        if (now - this.lastHitS[k] > this.options.provisionalLifetimeS) {
+          this.removeTemplate(k);
+          this.counters.provisionalExpired++;
+        }
+        continue;
+      }
+      if (now - this.promotedAtS[k] >= this.options.retireAfterS && now - this.promotedAtS[k] < this.options.retireAfterS + 60 && bank.spikeCount[k] - this.spikesAtPromotion[k] < this.options.retireBelowSpikes) {
+        const id = bank.unitOf[k];
+        this.removeTemplate(k);
+        this.slotOfUnit.delete(id);
+        this.units--;
+        this.counters.retired++;
+        this.events.push({ kind: 'retired', unitId: id, streamTimeS: now });
+        continue;
+      }
+      this.recentre(k);
+    }
+    this.mergeUnits(now);
+    this.splitUnits(now);
+    const events = this.events.slice();
+    this.events.length = 0;
+    return events;
+  }
+
+  /** Moves template k to the neighbourhood of its largest row, when that is not its peak channel. */
+  private recentre(k: number): void {
+    const bank = this.bank!;
+    let bestRow = -1;
+    let bestDepth = 0;
+    for (let r = 0; r < bank.rowCount[k]; r++) {
+      const row = k * bank.maxRows + r;
+      if (bank.rowWeight[row] < 5) continue;
+      const depth = -bank.data[row * bank.length + bank.alignIndex];
+      if (depth > bestDepth) {
+        bestDepth = depth;
+        bestRow = r;
+      }
+    }
+    if (bestRow < 0) return;
+    const newPeak = bank.channels[k * bank.maxRows + bestRow];
+    if (newPeak === bank.peakChannel[k]) return;
+    const current = bank.data[(k * bank.maxRows + bank.rowOf(k, bank.peakChannel[k])) * bank.length + bank.alignIndex];
+    // Hysteresis: move only when the new channel is clearly larger (10 %), not on noise.
+    if (!(bestDepth > 1.1 * -current)) return;
+    const neighbours = this.index.neighbours(newPeak);
+    const rows = Math.min(bank.maxRows, neighbours.length);
+    // Rebuild the rows in place: keep the data of channels both neighbourhoods share.
+    const keepChannels = new Int32Array(rows);
+    const keepWeight = new Float32Array(rows);
+    const keepData = new Float32Array(rows * bank.length);
+    for (let r = 0; r < rows; r++) {
+      const ch = neighbours[r];
+      keepChannels[r] = ch;
+      const old = bank.rowOf(k, ch);
+      if (old >= 0) {
+        keepWeight[r] = bank.rowWeight[k * bank.maxRows + old];
+        keepData.set(bank.data.subarray((k * bank.maxRows + old) * bank.length, (k * bank.maxRows + old + 1) * bank.length), r * bank.length);
+      }
+    }
+    this.index.remove(k, bank.peakChannel[k]);
+    const r0 = k * bank.maxRows;
+    bank.channels.fill(-1, r0, r0 + bank.maxRows);
+    bank.rowWeight.fill(0, r0, r0 + bank.maxRows);
+    bank.data.fill(0, r0 * bank.length, (r0 + bank.maxRows) * bank.length);
+    for (let r = 0; r < rows; r++) {
+      bank.channels[r0 + r] = keepChannels[r];
+      bank.rowWeight[r0 + r] = keepWeight[r];
+      bank.data.set(keepData.subarray(r * bank.length, (r + 1) * bank.length), (r0 + r) * bank.length);
+      bank.refreshRowEnergy(k, r);
+    }
+    bank.rowCount[k] = rows;
+    bank.peakChannel[k] = newPeak;
+    this.index.add(k, newPeak);
+    // The split features were taken on the old rows.
+    const ring = this.ringSlotOf[k];
+    if (ring >= 0) this.ringCount[ring] = this.ringHead[ring] = 0;
+    this.counters.recentred++;
+  }
+
+  /**
+   * How distinguishable two templates are: Σ (a − c·b)² / σ² over their shared rows and the
+   * matching window, at the best shift in half samples (b interpolated) and the best common scale c
+   * in [0.8, 1.25] (one unit's spikes can end up split between templates by amplitude or sub-sample
+   * timing), minus what the templates' own noise contributes (σ²/n per sample for a mean of n
+   * spikes, n capped by the template memory). For two units, a spike is confused with the other
+   * about Φ(−√D / 2) of the time: D = 6 is ≈ 11 %, D = 25 is 0.6 %. Infinity when the shared rows
+   * do not include both peak channels.
+   */
+  templateDistance(a: number, b: number): number {
+    const bank = this.bank!;
+    const before = bank.windowBefore;
+    const width = before + bank.windowAfter + 1;
+    // Stay inside the template: the window plus the shift (and the half-sample neighbour).
+    const room = Math.min(bank.alignIndex - before, bank.length - 2 - bank.alignIndex - bank.windowAfter);
+    const maxHalfShift = 2 * Math.max(0, Math.min(this.options.mergeMaxShiftSamples, room));
+    const memory = this.options.templateMemorySpikes;
+    let best = Infinity;
+    for (let h = -maxHalfShift; h <= maxHalfShift; h++) {
+      const whole = Math.floor(h / 2);
+      const half = h % 2 !== 0;
+      let ab = 0;
+      let bb = 0;
+      let aa = 0;
+      let noise = 0;
+      let peakA = false;
+      let peakB = false;
+      for (let r = 0; r < bank.rowCount[a]; r++) {
+        const rowA = a * bank.maxRows + r;
+        const wa = bank.rowWeight[rowA];
+        if (wa <= 0) continue;
+        const ch = bank.channels[rowA];
+        const rb = bank.rowOf(b, ch);
+        if (rb < 0) continue;
+        const wb = bank.rowWeight[b * bank.maxRows + rb];
+        if (wb <= 0) continue;
+        if (ch === bank.peakChannel[a]) peakA = true;
+        if (ch === bank.peakChannel[b]) peakB = true;
+        const sigma = this.noiseUv[ch] > 0 ? this.noiseUv[ch] : 1;
+        const w = 1 / (sigma * sigma);
+        const baseA = rowA * bank.length + bank.alignIndex - before;
+        const baseB = (b * bank.maxRows + rb) * bank.length + bank.alignIndex - before + whole;
+        for (let t = 0; t < width; t++) {
+          const x = bank.data[baseA + t];
+          const y = half ? 0.5 * (bank.data[baseB + t] + bank.data[baseB + t + 1]) : bank.data[baseB + t];
+          ab += x * y * w;
+          bb += y * y * w;
+          aa += x * x * w;
+        }
+        noise += width * (1 / Math.min(wa, memory) + 1 / Math.min(wb, memory));
+      }
+      if (!peakA || !peakB || !(bb > 0)) continue;
+      const c = Math.min(1.25, Math.max(0.8, ab / bb));
+      best = Math.min(best, aa - 2 * c * ab + c * c * bb - noise);
+    }
+    return best;
+  }
+
+  /**
+   * Tests each pair of units whose peaks are within mergeRadiusUm. The candidates of a unit are
+   * read from the candidate index (templates whose peak is within candidateRadiusUm of its peak),
+   * so the cost grows with units × neighbours, not units²; a merge radius larger than the
+   * candidate radius falls back to every pair.
+   */
+  private mergeUnits(now: number): void {
+    const bank = this.bank!;
+    const o = this.options;
+    const r2 = o.mergeRadiusUm * o.mergeRadiusUm;
+    const { xUm, yUm } = this.layout;
+    const useIndex = o.mergeRadiusUm <= o.candidateRadiusUm;
+    for (let a = 0; a < bank.capacity; a++) {
+      if (!bank.active[a] || bank.unitOf[a] < 0) continue;
+      const pa = bank.peakChannel[a];
+      const from = useIndex ? this.index.offset(pa) : 0;
+      for (let i = 0; i < (useIndex ? this.index.counts[pa] : bank.capacity); i++) {
+        const b = useIndex ? this.index.lists[from + i] : i;
+        if (b === a || !bank.active[b] || bank.unitOf[b] < 0 || bank.unitOf[b] < bank.unitOf[a]) continue;
+        const pb = bank.peakChannel[b];
+        if ((xUm[pa] - xUm[pb]) ** 2 + (yUm[pa] - yUm[pb]) ** 2 > r2) continue;
+        if (this.templateDistance(a, b) > o.mergeMaxChi2) continue;
+        this.merge(a, b, now);
+        if (!bank.active[a]) break;
+        // The list of channel pa changed (b left it): stay at the same position.
+        if (useIndex) i--;
+      }
+    }
+  }
+
+  /** Merges unit slot b into unit slot a (a holds the older id). */
+  private merge(a: number, b: number, now: number): void {
+    const bank = this.bank!;
+    const survivor = bank.unitOf[a];
+    const absorbed = bank.unitOf[b];
+    const na = bank.spikeCount[a];
+    const nb = bank.spikeCount[b];
+    for (let r = 0; r < bank.rowCount[a]; r++) {
+      const rowA = a * bank.maxRows + r;
+      const rb = bank.rowOf(b, bank.channels[rowA]);
+      if (rb < 0) continue;
+      const rowB = b * bank.maxRows + rb;
+      const wa = bank.rowWeight[rowA];
+      const wb = bank.rowWeight[rowB];
+      if (wa + wb <= 0) continue;
+      for (let i = 0; i < bank.length; i++) bank.data[rowA * bank.length + i] = (wa * bank.data[rowA * bank.length + i] + wb * bank.data[rowB * bank.length + i]) / (wa + wb);
+      bank.rowWeight[rowA] = wa + wb;
+      bank.refreshRowEnergy(a, r);
+    }
+    bank.spikeCount[a] = na + nb;
+    this.removeTemplate(b);
+    this.slotOfUnit.delete(absorbed);
+    this.mergedInto.set(absorbed, survivor);
+    this.units--;
+    this.counters.merges++;
+    this.events.push({ kind: 'merged', survivor, absorbed, streamTimeS: now });
+  }
+
+  private splitUnits(now: number): void {
+    const bank = this.bank!;
+    const o = this.options;
+    const test = this.splitTest!;
+    for (let k = 0; k < bank.capacity; k++) {
+      if (!bank.active[k] || bank.unitOf[k] < 0) continue;
+      if (now - this.lastSplitCheckS[k] < o.splitEveryS) continue;
+      const ring = this.ringSlotOf[k];
+      if (ring < 0 || this.ringCount[ring] < o.splitSpikes) continue;
+      this.lastSplitCheckS[k] = now;
+      const data = this.ring.subarray(ring * o.splitSpikes * this.ringWidth, (ring + 1) * o.splitSpikes * this.ringWidth);
+      const result = test.run(data, o.splitSpikes, o.splitMinDprime, o.splitMinFraction);
+      if (!result.split) continue;
+      if (this.units >= o.maxUnits || this.freeRings.length === 0) {
+        this.counters.promotionsRefused++;
+        continue;
+      }
+      const child = bank.freeSlot() >= 0 ? bank.freeSlot() : this.oldestProvisional();
+      if (child < 0) continue;
+      if (bank.active[child]) this.removeTemplate(child);
+      // The groups' means must differ like distinct units, or the split would be merged back.
+      const width = bank.windowBefore + bank.windowAfter + 1;
+      const mean0 = new Float64Array(this.ringWidth);
+      const mean1 = new Float64Array(this.ringWidth);
+      let n0 = 0;
+      let n1 = 0;
+      for (let i = 0; i < o.splitSpikes; i++) {
+        const target = result.group[i] ? mean1 : mean0;
+        if (result.group[i]) n1++;
+        else n0++;
+        for (let j = 0; j < this.ringWidth; j++) target[j] += data[i * this.ringWidth + j];
+      }
+      let distance = 0;
+      for (let j = 0; j < this.ringWidth; j++) {
+        mean0[j] /= n0;
+        mean1[j] /= n1;
+        distance += (mean0[j] - mean1[j]) ** 2;
+      }
+      if (distance <= 2 * o.mergeMaxChi2) continue;
+      // Child: the parent's template, with its top rows replaced by the minority group's mean.
+      bank.active[child] = 1;
+      bank.rowCount[child] = bank.rowCount[k];
+      bank.peakChannel[child] = bank.peakChannel[k];
+      bank.spikeCount[child] = n1;
+      bank.channels.set(bank.channels.subarray(k * bank.maxRows, (k + 1) * bank.maxRows), child * bank.maxRows);
+      bank.data.set(bank.data.subarray(k * bank.maxRows * bank.length, (k + 1) * bank.maxRows * bank.length), child * bank.maxRows * bank.length);
+      for (let r = 0; r < bank.rowCount[k]; r++) {
+        bank.rowWeight[child * bank.maxRows + r] = r < o.splitRows ? n1 : 1;
+        if (r < o.splitRows) {
+          const ch = bank.channels[k * bank.maxRows + r];
+          const sigma = this.noiseUv[ch] > 0 ? this.noiseUv[ch] : 1;
+          const base = bank.alignIndex - bank.windowBefore;
+          for (let t = 0; t < width; t++) {
+            bank.data[(child * bank.maxRows + r) * bank.length + base + t] = mean1[r * width + t] * sigma;
+            bank.data[(k * bank.maxRows + r) * bank.length + base + t] = mean0[r * width + t] * sigma;
+          }
+          bank.rowWeight[k * bank.maxRows + r] = n0;
+          bank.refreshRowEnergy(k, r);
+        }
+        bank.refreshRowEnergy(child, r);
+      }
+      bank.spikeCount[k] = n0;
+      this.createdAtS[child] = now;
+      this.index.add(child, bank.peakChannel[child]);
+      const parentRing = ring;
+      this.ringCount[parentRing] = this.ringHead[parentRing] = 0;
+      bank.unitOf[child] = -1;
+      this.provisional++;
+      // Promote at once: the group already has its spikes.
+      bank.spikeCount[child] = Math.max(n1, this.options.promoteSpikes);
+      this.promote(child, now);
+      bank.spikeCount[child] = n1;
+      const created = this.events.pop()!;
+      this.counters.promotions--;
+      this.counters.splits++;
+      this.events.push({ kind: 'split', parent: bank.unitOf[k], unitId: created.kind === 'created' ? created.unitId : bank.unitOf[child], streamTimeS: now });
+    }
+  }
+
+  /** The id a (possibly merged) unit id now goes by. */
+  resolve(unitId: number): number {
+    let id = unitId;
+    for (let hops = 0; hops < 64; hops++) {
+      const next = this.mergedInto.get(id);
+      if (next === undefined) return id;
+      id = next;
+    }
+    return id;
+  }
+
+  unitIds(): number[] {
+    return [...this.slotOfUnit.keys()].sort((a, b) => a - b);
+  }
+
+  peakChannelOf(unitId: number): number {
+    const slot = this.slotOfUnit.get(this.resolve(unitId));
+    return slot === undefined ? -1 : this.bank!.peakChannel[slot];
+  }
+
+  /** A unit's current template row on its peak channel (µV), for display; null if unknown. */
+  templateOf(unitId: number): { channels: Int32Array; waveformsUv: Float32Array; length: number } | null {
+    const slot = this.slotOfUnit.get(this.resolve(unitId));
+    if (slot === undefined || !this.bank) return null;
+    const b = this.bank;
+    const rows = b.rowCount[slot];
+    return {
+      channels: b.channels.slice(slot * b.maxRows, slot * b.maxRows + rows),
+      waveformsUv: b.data.slice(slot * b.maxRows * b.length, (slot * b.maxRows + rows) * b.length),
+      length: b.length,
+    };
+  }
+
+  /** Templates in use (units + provisional), for status. */
+  templateCount(): number {
+    return this.bank ? this.bank.activeCount() : 0;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Whether a set of spike feature vectors holds two clusters: the first principal component (power
+ * iteration), then the best two-group cut along it (exact 1-D 2-means on the sorted projections).
+ * Work arrays are allocated once and reused; nothing is allocated per call.
+ */
+export interface SplitResult {
+  split: boolean;
+  /** Separation of the two groups along the component: |m1 − m2| / √((v1 + v2) / 2). */
+  dPrime: number;
+  /** Fraction of vectors in the smaller group. */
+  minorityFraction: number;
+  /** Group (0 or 1) of each vector; group 1 is the smaller. */
+  readonly group: Uint8Array;
+}
+
+export class SplitTest {
+  private readonly mean: Float64Array;
+  private readonly component: Float64Array;
+  private readonly next: Float64Array;
+  private readonly projection: Float64Array;
+  private readonly order: Uint32Array;
+  readonly result: SplitResult;
+
+  constructor(
+    private readonly dimensions: number,
+    capacity: number,
+  ) {
+    this.mean = new Float64Array(dimensions);
+    this.component = new Float64Array(dimensions);
+    this.next = new Float64Array(dimensions);
+    this.projection = new Float64Array(capacity);
+    this.order = new Uint32Array(capacity);
+    this.result = { split: false, dPrime: 0, minorityFraction: 0, group: new Uint8Array(capacity) };
+  }
+
+  /** Tests vectors `data[i × dimensions …]`, i < count. */
+  run(data: Float32Array, count: number, minDprime: number, minFraction: number): SplitResult {
+    const d = this.dimensions;
+    const r = this.result;
+    r.split = false;
+    r.dPrime = 0;
+    r.minorityFraction = 0;
+    if (count < 4) return r;
+    const mean = this.mean.fill(0);
+    for (let i = 0; i < count; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
+    for (let j = 0; j < d; j++) mean[j] /= count;
+    // Power iteration from a fixed start (deterministic).
+    const v = this.component;
+    for (let j = 0; j < d; j++) v[j] = 1 / Math.sqrt(d) + (j % 2 ? 1e-3 : -1e-3);
+    for (let iteration = 0; iteration < 30; iteration++) {
+      const w = this.next.fill(0);
+      for (let i = 0; i < count; i++) {
+        let p = 0;
+        for (let j = 0; j < d; j++) p += (data[i * d + j] - mean[j]) * v[j];
+        for (let j = 0; j < d; j++) w[j] += p * (data[i * d + j] - mean[j]);
+      }
+      let norm = 0;
+      for (let j = 0; j < d; j++) norm += w[j] * w[j];
+      norm = Math.sqrt(norm);
+      if (!(norm > 0)) return r;
+      for (let j = 0; j < d; j++) v[j] = w[j] / norm;
+    }
+    const proj = this.projection;
+    for (let i = 0; i < count; i++) {
+      let p = 0;
+      for (let j = 0; j < d; j++) p += (data[i * d + j] - mean[j]) * v[j];
+      proj[i] = p;
+    }
+    const order = this.order;
+    for (let i = 0; i < count; i++) order[i] = i;
+    order.subarray(0, count).sort((a, b) => proj[a] - proj[b] || a - b);
+    // Exact 1-D 2-means: the cut minimising the within-group sum of squares.
+    let total = 0;
+    let totalSq = 0;
+    for (let i = 0; i < count; i++) {
+      total += proj[i];
+      totalSq += proj[i] * proj[i];
+    }
+    let left = 0;
+    let leftSq = 0;
+    let best = -1;
+    let bestCost = Infinity;
+    for (let c = 1; c < count; c++) {
+      const x = proj[order[c - 1]];
+      left += x;
+      leftSq += x * x;
+      const nl = c;
+      const nr = count - c;
+      const cost = leftSq - (left * left) / nl + (totalSq - leftSq) - ((total - left) * (total - left)) / nr;
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = c;
+      }
+    }
+    if (best < 0) return r;
+    let m1 = 0;
+    let m2 = 0;
+    for (let c = 0; c < count; c++) (c < best ? (m1 += proj[order[c]]) : (m2 += proj[order[c]]));
+    m1 /= best;
+    m2 /= count - best;
+    let v1 = 0;
+    let v2 = 0;
+    for (let c = 0; c < count; c++) {
+      const x = proj[order[c]];
+      if (c < best) v1 += (x - m1) ** 2;
+      else v2 += (x - m2) ** 2;
+    }
+    v1 /= Math.max(1, best - 1);
+    v2 /= Math.max(1, count - best - 1);
+    const spread = Math.sqrt((v1 + v2) / 2);
+    r.dPrime = spread > 0 ? Math.abs(m2 - m1) / spread : Infinity;
+    const lowIsMinority = best <= count - best;
+    r.minorityFraction = Math.min(best, count - best) / count;
+    for (let c = 0; c < count; c++) r.group[order[c]] = (c < best) === lowIsMinority ? 1 : 0;
+    r.split = r.dPrime >= minDprime && r.minorityFraction >= minFraction;
+    return r;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Template matching of one spike snippet against the templates near its peak channel — the
+ * "calibrate offline, match online" practice (science.md §4.4), and the assignment step of the
+ * online clusterer.
+ *
+ * For each candidate template and each time shift s ∈ −maxShift…+maxShift, over the snippet's rows
+ * and the window around the peak, with each channel weighted by 1/σ² (its noise):
+ *   X = Σ x²,  D = Σ x·τ (rows the template has),  T = Σ τ² (all the template's rows: energy the
+ *   template puts on channels the snippet lacks counts against it),
+ *   a = D / T (the best amplitude scale, clamped to [minScale, maxScale]),
+ *   R = X − 2aD + a²T  (the residual energy, in units of noise variance).
+ * The best (template, shift) is the one with the smallest R. It is accepted when
+ *   R ≤ N · (1 + 1/n) + maxExcessSigma · √(2N) + maxTemplateError · a²T,
+ * N the samples compared, n the spikes the template is made of: for white noise R of the right
+ * template is χ² with N degrees of freedom (mean N, SD √(2N)), a young template adds its own noise
+ * (N/n), and a small fraction of the template's energy is allowed for drift and amplitude changes.
+ * A spike of another unit leaves that unit's difference in R and is refused once the difference is
+ * a few SDs of the noise. Otherwise the spike matches nothing. Nothing is allocated per spike.
+ */
+import type { SnippetBatch } from '../../core/spikes.js';
+import type { TemplateBank } from './template-bank.js';
+
+export interface MatchOptions {
+  readonly maxShift: number;
+  /** Bounds of the fitted amplitude scale (Kilosort templates have arbitrary units: use 0…∞). */
+  readonly minScale: number;
+  readonly maxScale: number;
+  /** Allowed residual above the noise's mean, in SDs of a χ² with N degrees of freedom (√(2N)). */
+  readonly maxExcessSigma: number;
+  /** Allowed residual as a fraction of the fitted template's energy. */
+  readonly maxTemplateError: number;
+}
+
+export interface MatchResult {
+  /** Best template slot, −1 when no candidate. */
+  template: number;
+  shift: number;
+  scale: number;
+  /** Residual R and its acceptance bound. */
+  residual: number;
+  bound: number;
+  /** Samples compared (N). */
+  samples: number;
+  accepted: boolean;
+}
+
+export class TemplateMatcher {
+  /** Row of each channel in the current snippet, −1 elsewhere. */
+  private readonly snippetRowOf: Int32Array;
+  private readonly weightOfRow: Float64Array;
+  private xxByShift: Float64Array;
+  readonly result: MatchResult = { template: -1, shift: 0, scale: 0, residual: 0, bound: 0, samples: 0, accepted: false };
+
+  constructor(
+    private readonly bank: TemplateBank,
+    channelCount: number,
+    maxSnippetRows: number,
+    private options: MatchOptions,
+  ) {
+    this.snippetRowOf = new Int32Array(channelCount).fill(-1);
+    this.weightOfRow = new Float64Array(maxSnippetRows);
+    this.xxByShift = new Float64Array(2 * options.maxShift + 1);
+  }
+
+  /** Replaces the acceptance options (e.g. on a config reload); takes effect with the next spike. */
+  setOptions(options: MatchOptions): void {
+    this.options = options;
+    this.xxByShift = new Float64Array(2 * options.maxShift + 1);
+  }
+
+  /**
+   * Matches snippet k of `batch` against the templates `candidates[from … from + count)`.
+   * `noiseUv` is σ per channel (a channel not yet measured, NaN, weighs as σ = 1 µV).
+   * Fills and returns `this.result`.
+   */
+  match(batch: SnippetBatch, k: number, noiseUv: Float32Array, candidates: Int32Array, from: number, count: number): MatchResult {
+    const bank = this.bank;
+    const o = this.options;
+    const rows = batch.neighbourCapacity;
+    const L = batch.snippetLength;
+    const rowBase = k * rows;
+    const wf = batch.waveformsUv;
+    const before = bank.windowBefore;
+    const after = bank.windowAfter;
+    const width = before + after + 1;
+    const result = this.result;
+    result.template = -1;
+    result.accepted = false;
+    result.residual = Infinity;
+    // Snippet rows, their weights, and X per shift.
+    let usedRows = 0;
+    for (let r = 0; r < rows; r++) {
+      const ch = batch.channels[rowBase + r];
+      if (ch < 0) continue;
+      this.snippetRowOf[ch] = r;
+      const sigma = noiseUv[ch];
+      this.weightOfRow[r] = sigma > 0 ? 1 / (sigma * sigma) : 1;
+      usedRows++;
+    }
+    const maxShift = o.maxShift;
+    for (let s = -maxShift; s <= maxShift; s++) {
+      let xx = 0;
+      const start = batch.samplesBefore - before + s;
+      for (let r = 0; r < rows; r++) {
+        if (batch.channels[rowBase + r] < 0) continue;
+        const base = (rowBase + r) * L;
+        let e = 0;
+        for (let t = 0; t < width; t++) {
+          const x = wf[base + start + t];
+          e += x * x;
+        }
+        xx += e * this.weightOfRow[r];
+      }
+      this.xxByShift[s + maxShift] = xx;
+    }
+    const samples = usedRows * width;
+    for (let c = from; c < from + count; c++) {
+      const tk = candidates[c];
+      if (!bank.active[tk]) continue;
+      const tRows = bank.rowCount[tk];
+      const tRow0 = tk * bank.maxRows;
+      let tt = 0;
+      // Energy on template rows the snippet lacks (same for every shift); σ from the channel's noise.
+      for (let r = 0; r < tRows; r++) {
+        if (bank.rowWeight[tRow0 + r] <= 0) continue;
+        const ch = bank.channels[tRow0 + r];
+        if (this.snippetRowOf[ch] >= 0) continue;
+        const sigma = noiseUv[ch];
+        tt += bank.rowEnergy[tRow0 + r] * (sigma > 0 ? 1 / (sigma * sigma) : 1);
+      }
+      for (let s = -maxShift; s <= maxShift; s++) {
+        let dot = 0;
+        let covered = 0;
+        const start = batch.samplesBefore - before + s;
+        for (let r = 0; r < tRows; r++) {
+          if (bank.rowWeight[tRow0 + r] <= 0) continue;
+          const sr = this.snippetRowOf[bank.channels[tRow0 + r]];
+          if (sr < 0) continue;
+          const xBase = (rowBase + sr) * L + start;
+          const tBase = (tRow0 + r) * bank.length + bank.alignIndex - before;
+          let d = 0;
+          for (let t = 0; t < width; t++) d += wf[xBase + t] * bank.data[tBase + t];
+          const w = this.weightOfRow[sr];
+          dot += d * w;
+          covered += bank.rowEnergy[tRow0 + r] * w;
+        }
+        const total = tt + covered;
+        if (!(total > 0)) continue;
+        let a = dot / total;
+        if (a < o.minScale) a = o.minScale;
+        else if (a > o.maxScale) a = o.maxScale;
+        const residual = this.xxByShift[s + maxShift] - 2 * a * dot + a * a * total;
+        if (residual < result.residual) {
+          const n = bank.spikeCount[tk];
+          result.template = tk;
+          result.shift = s;
+          result.scale = a;
+          result.residual = residual;
+          result.bound = samples * (1 + (n > 0 ? 1 / n : 1)) + o.maxExcessSigma * Math.sqrt(2 * samples) + o.maxTemplateError * a * a * total;
+        }
+      }
+    }
+    // Reset the lookup for the next spike.
+    for (let r = 0; r < rows; r++) {
+      const ch = batch.channels[rowBase + r];
+      if (ch >= 0) this.snippetRowOf[ch] = -1;
+    }
+    result.samples = samples;
+    result.accepted = result.template >= 0 && result.residual <= result.bound && result.scale > 0;
+    return result;
+  }
+}

@@ -1,0 +1,51 @@
+// The daemon's unit stage: OnlineUnits behind the rig config's classifier section. Spikes of a
+// simulated stream get unit ids before the closed loop reads the batch, units carry features, and
+// with a model each unit with enough spikes is classified in the worker while the stream runs.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { validateRigConfig } from '../../src/config/load.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { MemoryLog } from '../../src/daemon/log.js';
+import { trainTinyModel } from '../helpers/tiny-model.js';
+
+function config(classifier: Record<string, unknown>, pipeline: Record<string, unknown> = {}) {
+  return validateRigConfig({
+    rig: 'units-rig',
+    source: { kind: 'sim', preset: 'cortex', probe: 'A1x32-Poly3-10mm-50-177', channels: 32, seed: 5, realTime: false, durationS: 20 },
+    sinks: { stim: { kind: 'sim' } },
+    bus: { enabled: false },
+    dashboard: { enabled: false },
+    pipeline,
+    classifier,
+  });
+}
+
+test('units are assigned live and classified by the configured model', async () => {
+  const model = await trainTinyModel('daemon-unit-stage');
+  const log = new MemoryLog();
+  const daemon = await Daemon.start(config({ model, backend: 'wasm' }), { log });
+  await daemon.done;
+  const units = daemon.units!.units();
+  assert.ok(units.length >= 3, `units ${units.length}`);
+  assert.ok(units.some((u) => u.classification !== null), 'some unit was classified while the stream ran');
+  for (const u of units) assert.ok(u.spikeCount > 0 && u.meanWaveformUv.length > 0);
+  assert.ok(log.lines.some((l) => /units by online clustering; cell types by model/.test(l.message)), JSON.stringify(log.lines.slice(0, 20)));
+  await daemon.stop();
+});
+
+test('disabled, or a peak-only pipeline: no unit stage, and the log says why', async () => {
+  const off = new MemoryLog();
+  const a = await Daemon.start(config({ enabled: false }), { log: off });
+  await a.done;
+  assert.is(a.units, null);
+  assert.ok(off.lines.some((l) => /classifier\.enabled is false/.test(l.message)));
+  await a.stop();
+  const peak = new MemoryLog();
+  const b = await Daemon.start(config({}, { snippets: { mode: 'peak-only' } }), { log: peak });
+  await b.done;
+  assert.is(b.units, null);
+  assert.ok(peak.lines.some((l) => /peak-only: no waveforms/.test(l.message)));
+  await b.stop();
+});
+
+test.run();
