@@ -15,7 +15,7 @@ import { systemClock, type MonotonicClock } from '../core/clock.js';
 import type { CommandHandler, CommandResult, DaemonCommand } from '../core/commands.js';
 import { isOptoloopError } from '../core/errors.js';
 import type { SampleBlock } from '../core/sample-block.js';
-import type { StreamInfo } from '../core/sample-source.js';
+import type { SampleSource, StreamInfo } from '../core/sample-source.js';
 import type { DetectionResult, SnippetResult } from '../core/spikes.js';
 import type { DaemonStatus, DeviceStatus } from '../core/status.js';
 import type { StimulusAck } from '../core/stimulus-sink.js';
@@ -168,6 +168,17 @@ export class Daemon implements CommandHandler {
     this.rules = Object.keys(config.rules).length
       ? new RuleEngine({ rules: config.rules, sinks: this.sinks.governors, cellTypes: this.cellTypes, clock: this.clock, latency: this.ruleLatency })
       : null;
+    if (this.rules) {
+      // Each rule's output must hold its train before the first spike can fire it (the governor
+      // refuses a trigger on an unprogrammed output). A sink that failed to open refuses this too:
+      // logged, and acquisition goes on.
+      try {
+        await this.rules.programSinks();
+      } catch (error) {
+        this.lastError = `rules: ${(error as Error).message}`;
+        this.log.line('error', 'rules', `programming the rule outputs failed: ${(error as Error).message}; those rules cannot fire`);
+      }
+    }
     this.optotag = new DaemonOptotagControl({
       config: config.optotag,
       governors: this.sinks.governors,
@@ -314,6 +325,16 @@ export class Daemon implements CommandHandler {
   private onStreamEnd(): void {
     if (!this.stopping) this.info('source', 'the stream ended');
     void this.stop();
+  }
+
+  /** The source the config made (null before start): for tools that need its own clock, e.g. the latency benchmark. */
+  get source(): SampleSource | null {
+    return this.created?.source ?? null;
+  }
+
+  /** The governed sinks by config name (empty before start): their refusal counts per limit, for status tools and benchmarks. */
+  get governors(): ReadonlyMap<string, SafetyGovernor> {
+    return this.sinks?.governors ?? new Map();
   }
 
   handle(command: DaemonCommand, origin: string): CommandResult {
