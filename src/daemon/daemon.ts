@@ -4,7 +4,8 @@
  *
  *   source → ingress monitor → recorder (copies) → pipeline (reference → band-pass → noise →
  *   detect → snippets) → units (assignment, features; classification in a worker) → closed loop
- *   (rules → governors → sinks; optotagging; BCI) → bus (copies, flushed on a timer)
+ *   (rules → governors → sinks; optotagging; BCI) → bus (copies, flushed on a timer) → unit
+ *   maintenance (merges, splits, classification scheduling: milliseconds, so after the triggers)
  *
  * Everything slower than a block — inference, disk, the network — is handed off: the classifier
  * runs in a worker thread, the recorder writes from a worker, the bus batches spikes and sends on
@@ -260,12 +261,13 @@ export class Daemon implements CommandHandler {
     }
   }
 
-  /** Per block, synchronously: units, then the stimulation path, then publishing. */
+  /** Per block, synchronously: unit ids, then the stimulation path, then publishing, then unit maintenance. */
   private onResult(result: DetectionResult | SnippetResult): void {
     try {
       const batch = result.spikes;
       const block = result.block;
-      if (isSnippetResult(result)) this.units?.process(result);
+      const snippets = isSnippetResult(result) ? result : null;
+      if (snippets) this.units?.assign(snippets);
       this.counters.spikes += batch.count;
       const endSample = block.firstSampleIndex + block.frameCount;
       if (batch.count > 0) {
@@ -279,6 +281,8 @@ export class Daemon implements CommandHandler {
         this.bus?.publishSpikes(batch);
         this.recorder?.writeSpikes(batch);
       }
+      // Merges, splits and classification scheduling take milliseconds: after the triggers have left.
+      if (snippets) this.units?.maintainIfDue(snippets);
     } catch (error) {
       this.counters.failedBlocks++;
       if (this.counters.failedBlocks <= 10 || this.counters.failedBlocks % 1000 === 0) {
