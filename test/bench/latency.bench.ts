@@ -20,7 +20,10 @@
  * source buffer occupancy and blocks dropped (from the bus's status messages), event-loop delay
  * and GC pauses, what the bus subscriber received.
  *
- *   npm run bench:latency [-- triggers [warmupS]]     (default 10000 triggers after 8 s of warm-up)
+ *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]]
+ *
+ * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
+ * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs).
  *
  * This measures the host stack (Node, the pty, socat), not USB: a real Pulse Pal 2 adds its USB
  * CDC transfer and up to one 50 µs firmware cycle.
@@ -44,6 +47,8 @@ import { percentiles, summary } from './stats.js';
 
 const TARGET_TRIGGERS = Math.max(1, Math.floor(Number(process.argv[2] ?? 10_000)));
 const WARMUP_S = Number(process.argv[3] ?? 8);
+/** Snippet samples after the peak: the pipeline's default (60, what the C4 waveform needs) unless given, to see what that wait costs. */
+const SAMPLES_AFTER = process.argv[4] === undefined ? null : Math.floor(Number(process.argv[4]));
 const CHANNELS = 384;
 const SAMPLE_RATE_HZ = 30_000;
 const BLOCK_FRAMES = 30;
@@ -51,6 +56,7 @@ const OUTPUTS = 4;
 /** ≤ 1000/11 ≈ 91 triggers/s per output: 5 455 per minute, inside the 6 000 configured below. */
 const REFRACTORY_MS = 11;
 const MAX_UNIT_ID = 2048;
+const STALL_MS = 5;
 const TOKEN = 'latency-bench-token-0123456789';
 const SINK = 'pulsepal';
 
@@ -97,6 +103,7 @@ const config = validateRigConfig({
   rig: 'latency-bench',
   source: { kind: 'sim', preset: 'cortex', channels: CHANNELS, seed: 1, blockFrames: BLOCK_FRAMES, realTime: true, speed: 1, keepGroundTruth: false },
   classifier: { model: 'cortex' },
+  ...(SAMPLES_AFTER === null ? {} : { pipeline: { snippets: { samplesAfter: SAMPLES_AFTER } } }),
   sinks: { [SINK]: { kind: 'pulsepal', port: emulator.hostPath } },
   safety: {
     // Explicit, inside the compiled-in maxima; the governor checks every trigger against them.
@@ -193,16 +200,22 @@ daemon.softwareLatency.reset();
 daemon.ruleLatency.reset();
 const refusedAtStart = refusalCounts();
 loopDelay.enable();
+const cpuAtStart = process.cpuUsage();
+const usageAtStart = process.resourceUsage();
+const stalls = startStallProbe();
 measuring = true;
 const startNs = systemClock.nowNs();
 // Guard: 91 triggers/s per output at most, so at best ~28 s for 10 000; give up well after that.
 const guardMs = 120_000 + (TARGET_TRIGGERS / (OUTPUTS * 20)) * 1000;
 while (measured < TARGET_TRIGGERS) {
   if (systemClock.nowNs() - startNs > guardMs * 1e6) break;
-  if (daemon.failure) break;
+  if (daemon.failure || daemon.counters.failedBlocks > 100) break;
   await sleep(200);
 }
 measuring = false;
+const cpu = process.cpuUsage(cpuAtStart);
+const usageAtEnd = process.resourceUsage();
+stalls.stop();
 const durationS = (systemClock.nowNs() - startNs) / 1e9;
 loopDelay.disable();
 gcObserver.disconnect();
@@ -262,6 +275,7 @@ const gc = Float64Array.from(gcPausesMs.map((ms) => ms * 1000));
 const snippets = config.pipeline.snippets;
 
 console.log(`latency: ${measured} triggers in ${durationS.toFixed(1)} s over ${OUTPUTS} Pulse Pal outputs (${(measured / durationS).toFixed(0)}/s), ${blocks} blocks, ${spikes} spikes (${(spikes / durationS).toFixed(0)}/s), ${daemon.unitSummaries().length} units`);
+console.log(`  daemon process CPU (main thread + classifier worker + threads): ${(((cpu.user + cpu.system) / 1e6 / durationS) * 100).toFixed(0)} % of one core; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`  pipeline: snippets ${snippets.samplesBefore}+1+${snippets.samplesAfter} samples (${((snippets.samplesAfter / SAMPLE_RATE_HZ) * 1000).toFixed(2)} ms after the peak), classifier ${config.classifier.model} in its worker`);
 console.log(summary('  (a) software: block arrival → sink write returned     ', Float64Array.from(softwareUs)));
 console.log(summary('  (b) end to end: causing sample → emulator read         ', Float64Array.from(endToEndUs)));
@@ -273,6 +287,9 @@ console.log(histogramLine('  daemon histogram, rule decision: arrival → trigge
 console.log(histogramLine('  software histogram as published on the bus (run total)', publishedSoftware));
 console.log(summary('  source pacing: block emitted after its last sample due', pacingLateUs.subarray(0, pacedBlocks)));
 console.log(`  event-loop delay (monitorEventLoopDelay, 1 ms resolution): p50 ${fmtMs(loopDelay.percentile(50))}, p99 ${fmtMs(loopDelay.percentile(99))}, p99.9 ${fmtMs(loopDelay.percentile(99.9))}, max ${fmtMs(loopDelay.max)}`);
+console.log(
+  `  main-thread stalls > ${STALL_MS} ms (1 ms ticks late): ${stalls.count} (${stalls.busy} with the process on CPU most of the gap — long tasks; ${stalls.starved} with it mostly off CPU — not scheduled; ${stalls.count - stalls.busy - stalls.starved} mixed), longest ${stalls.longestMs.toFixed(1)} ms; involuntary context switches ${usageAtEnd.involuntaryContextSwitches - usageAtStart.involuntaryContextSwitches}, voluntary ${usageAtEnd.voluntaryContextSwitches - usageAtStart.voluntaryContextSwitches}`,
+);
 console.log(gc.length ? `${summary(`  GC pauses (${gc.length})                                    `, gc)}` : '  GC pauses: none');
 const occ = percentiles(occupancy);
 console.log(`  source buffer occupancy (bus status, ${occupancy.length} messages): p50 ${fmtPct(occ.p50)}, p99 ${fmtPct(occ.p99)}, max ${fmtPct(occ.max)} of ${config.daemon.sourceBufferMs} ms; blocks dropped ${status.blocksDropped}, overflowed ${status.blocksOverflowed}, failed ${daemon.counters.failedBlocks}`);
@@ -281,7 +298,7 @@ console.log(`  bus subscriber: ${received.spikes} spikes in ${received.spikeBatc
 const sw = percentiles(Float64Array.from(softwareUs));
 const e2e = percentiles(Float64Array.from(endToEndUs));
 console.log(`  targets: software p50 ≤ 200 µs ${sw.p50 <= 200 ? 'met' : 'MISSED'} (${sw.p50.toFixed(0)} µs), p99.9 ≤ 1 ms ${sw.p999 <= 1000 ? 'met' : 'MISSED'} (${sw.p999.toFixed(0)} µs); end to end p99 ≤ 2 ms ${e2e.p99 <= 2000 ? 'met' : 'MISSED'} (${e2e.p99.toFixed(0)} µs)`);
-if (measured < TARGET_TRIGGERS || unmatched > 0 || maskMismatches > 0) process.exitCode = 1;
+if (measured < TARGET_TRIGGERS || unmatched > 0 || maskMismatches > 0 || daemon.counters.failedBlocks > 0) process.exitCode = 1;
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 function refusalCounts(): number[] {
@@ -292,6 +309,32 @@ function refusalCounts(): number[] {
 
 function fmtMs(ns: number): string {
   return `${(ns / 1e6).toFixed(3)} ms`;
+}
+
+/**
+ * Ticks every 1 ms on the main thread; a tick that comes more than STALL_MS late is a stall. The
+ * process's CPU time over the gap tells its kind: near the gap, the thread (or the classifier
+ * worker) was running — a long task; near zero, nothing of ours ran — the OS did not schedule us.
+ */
+function startStallProbe() {
+  const result = { count: 0, busy: 0, starved: 0, longestMs: 0, stop: () => clearInterval(timer) };
+  let lastNs = systemClock.nowNs();
+  let lastCpu = process.cpuUsage();
+  const timer = setInterval(() => {
+    const nowNs = systemClock.nowNs();
+    const gapMs = (nowNs - lastNs) / 1e6;
+    const cpuNow = process.cpuUsage();
+    if (gapMs > STALL_MS + 1) {
+      const cpuMs = (cpuNow.user + cpuNow.system - lastCpu.user - lastCpu.system) / 1000;
+      result.count++;
+      if (cpuMs > 0.7 * gapMs) result.busy++;
+      else if (cpuMs < 0.3 * gapMs) result.starved++;
+      if (gapMs > result.longestMs) result.longestMs = gapMs;
+    }
+    lastNs = nowNs;
+    lastCpu = cpuNow;
+  }, 1);
+  return result;
 }
 
 function histogramLine(label: string, h: LatencyHistogramSnapshot | null): string {
