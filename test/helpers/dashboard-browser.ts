@@ -1,0 +1,80 @@
+/**
+ * The dashboard in Debian's Chromium (headless, driven by playwright-core), for the end-to-end
+ * tests: compiles the page's scripts from the current source, launches a browser with a fresh
+ * profile, opens the page and waits until it is connected to the bus, collecting script errors.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { packageRoot } from '../../src/core/package-root.js';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/** Compiles the page's scripts into dist/web from the current source (what `npm run build` does). */
+export function buildDashboardScripts(): void {
+  const tsc = join(packageRoot(), 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', join(packageRoot(), 'src', 'dashboard', 'web', 'tsconfig.json')], { stdio: 'inherit' });
+}
+
+export interface DashboardBrowser {
+  readonly context: BrowserContext;
+  /** Closes the browser and removes its profile folder. */
+  close(): Promise<void>;
+}
+
+export async function launchDashboardBrowser(viewport = { width: 1400, height: 1000 }): Promise<DashboardBrowser> {
+  // A fresh profile folder (playwright passes it as --user-data-dir), so runs never share state.
+  const profile = mkdtempSync(join(tmpdir(), 'optoloop-chromium-'));
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      viewport,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  } catch (error) {
+    rmSync(profile, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    context,
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface DashboardPage {
+  readonly page: Page;
+  /** Uncaught page errors and console errors seen so far. */
+  readonly problems: string[];
+}
+
+/** Opens the dashboard URL (token in the fragment) and waits until the page says it is connected. */
+export async function openDashboard(browser: DashboardBrowser, url: string, connectTimeoutMs = 15_000): Promise<DashboardPage> {
+  const page = await browser.context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  await page.goto(url);
+  try {
+    await page.waitForSelector('#conn.ok', { timeout: connectTimeoutMs });
+  } catch (error) {
+    throw new Error(`page did not connect: conn=${await page.textContent('#conn')}; messages=${await page.textContent('#messages')}; errors=${problems.join(' | ')}`, { cause: error });
+  }
+  return { page, problems };
+}
+
+/** The unit table as text: one array of cell texts per row, in table order. */
+export async function unitTableRows(page: Page): Promise<string[][]> {
+  return (await page.evaluate("Array.from(document.querySelectorAll('#units tbody tr'), (tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent))")) as string[][];
+}
+
+/** Column indices of the unit table (see src/dashboard/page.ts). */
+export const UNIT_COLUMNS = { unit: 0, channel: 1, type: 2, confidence: 3, rateHz: 4, tag: 5, saltP: 6, latencyMs: 7, jitterMs: 8, spikes: 9 } as const;
