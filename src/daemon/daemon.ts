@@ -15,7 +15,7 @@ import { systemClock, type MonotonicClock } from '../core/clock.js';
 import type { CommandHandler, CommandResult, DaemonCommand } from '../core/commands.js';
 import { isOptoloopError } from '../core/errors.js';
 import type { SampleBlock } from '../core/sample-block.js';
-import type { StreamInfo } from '../core/sample-source.js';
+import type { SampleSource, StreamInfo } from '../core/sample-source.js';
 import type { DetectionResult, SnippetResult } from '../core/spikes.js';
 import type { DaemonStatus, DeviceStatus } from '../core/status.js';
 import type { StimulusAck } from '../core/stimulus-sink.js';
@@ -319,6 +319,11 @@ export class Daemon implements CommandHandler {
   handle(command: DaemonCommand, origin: string): CommandResult {
     if (!this.commands) return { ok: false, code: 'E_SOURCE_STATE', message: 'the daemon is not running yet' };
     return this.commands.handle(command, origin);
+  }
+
+  /** The source the config made, once started (tests compare the simulator's ground truth with what the daemon saw). */
+  get source(): SampleSource | null {
+    return this.created?.source ?? null;
   }
 
   get estopEngaged(): boolean {

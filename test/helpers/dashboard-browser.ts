@@ -71,9 +71,11 @@ export async function openDashboard(browser: DashboardBrowser, url: string, conn
   return { page, problems };
 }
 
-/** The unit table as text: one array of cell texts per row, in table order. */
+/** Browser-side expression: the unit table as text, one array of cell texts per row, in table order. */
+export const UNIT_TABLE_JS = "Array.from(document.querySelectorAll('#units tbody tr'), (tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent))";
+
 export async function unitTableRows(page: Page): Promise<string[][]> {
-  return (await page.evaluate("Array.from(document.querySelectorAll('#units tbody tr'), (tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent))")) as string[][];
+  return (await page.evaluate(UNIT_TABLE_JS)) as string[][];
 }
 
 /** Column indices of the unit table (see src/dashboard/page.ts). */
