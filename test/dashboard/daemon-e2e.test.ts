@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { validateRigConfig } from '../../src/config/load.js';
 import { packageRoot } from '../../src/core/package-root.js';
 import type { StimulusAck } from '../../src/core/stimulus-sink.js';
-import type { UnitSummary } from '../../src/core/units.js';
+import type { TagSummary, UnitSummary } from '../../src/core/units.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { MemoryLog } from '../../src/daemon/log.js';
 import { SimSource } from '../../sim/sim-source.js';
@@ -81,6 +81,12 @@ const streamTimeS = () => daemon.status().streamTimeS;
 /** Waits until the page's stream time (from the daemon's status messages) has passed `s`. */
 async function pageStreamPast(s: number, guardMs = 15_000): Promise<void> {
   await page.waitForFunction(`parseFloat(document.getElementById('stream-time').textContent) > ${s}`, undefined, { timeout: guardMs });
+}
+
+/** The tag state the page should show for a unit (undecided: tested, then the session ended without a verdict). */
+function tagText(tag: TagSummary | null | undefined): string {
+  if (!tag) return '—';
+  return tag.state === 'untested' && tag.pulses > 0 ? 'undecided' : tag.state;
 }
 
 /**
@@ -166,7 +172,7 @@ test('optotagging started from the page: units show their tag state, latency, ji
     const wrong: string[] = [];
     for (const r of rows) {
       const tag = units.get(Number(r[COL.unit]))?.tag;
-      const state = tag ? tag.state : '—';
+      const state = tagText(tag);
       if (r[COL.tag] !== state) wrong.push(`unit ${r[COL.unit]}: page tag ${r[COL.tag]}, daemon ${state}`);
       const latency = tag?.latencyMs == null ? '—' : tag.latencyMs.toFixed(2);
       if (r[COL.latencyMs] !== latency) wrong.push(`unit ${r[COL.unit]}: page latency ${r[COL.latencyMs]}, daemon ${latency}`);
@@ -237,6 +243,21 @@ test('the emergency stop from the page: governors engaged, no light after it, th
   const after = acks.slice(acksAtStop).filter((a) => a.ack.kind === 'trigger' && a.ack.ok);
   assert.equal(after, [], 'no trigger acknowledged after the emergency stop');
   assert.match(log.text(), /emergency stop engaged by bus:operator#/);
+  // The session was aborted with the light: no unit is shown as still testing, none that had pulses as untested.
+  await page.waitForFunction(`!${UNIT_TABLE_JS}.some((r) => r[${COL.tag}] === 'testing')`, undefined, { timeout: 10_000 });
+  const rows = await agreesWithDaemon((rows, units) => {
+    const wrong: string[] = [];
+    for (const r of rows) {
+      const state = tagText(units.get(Number(r[COL.unit]))?.tag);
+      if (r[COL.tag] !== state) wrong.push(`unit ${r[COL.unit]}: page tag ${r[COL.tag]}, daemon ${state}`);
+    }
+    return wrong;
+  });
+  for (const r of rows) {
+    const tag = daemon.unitSummaries().find((u) => u.unitId === Number(r[COL.unit]))?.tag;
+    if (tag && tag.pulses > 0) assert.ok(['tagged', 'not-tagged', 'undecided'].includes(r[COL.tag]), `unit ${r[COL.unit]} (${tag.pulses} pulses): ${r[COL.tag]}`);
+  }
+  console.log(`  after the stop: ${['tagged', 'not-tagged', 'undecided', 'untested'].map((s) => `${rows.filter((r) => r[COL.tag] === s).length} ${s}`).join(', ')}`);
 
   const file = join(artifactDir('dashboard'), 'dashboard-daemon-e2e.png');
   await page.screenshot({ path: file, fullPage: true });
