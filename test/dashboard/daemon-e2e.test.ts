@@ -66,6 +66,9 @@ test.before(async () => {
     ({ page, problems } = await openDashboard(browser, daemon.dashboardUrl!));
   } catch (error) {
     console.error('set-up failed:', error, log.text()); // uvu does not report hook failures itself
+    // uvu runs no after-hook then: close what opened, or the open bus and source keep the process alive.
+    await browser?.close();
+    await daemon?.stop();
     throw error;
   }
 });
@@ -111,7 +114,7 @@ test('the page loads, connected with the stimulate permission; the simulator’s
   assert.match((await page.textContent('#permissions')) ?? '', 'stimulate');
   assert.ok(await page.isVisible('#stim'), 'stimulation controls with the stimulate permission');
   assert.is(await page.textContent('#rig'), 'e2e-rig');
-  await page.waitForFunction(`${UNIT_TABLE_JS}.filter((r) => ${JSON.stringify(MODEL_CLASSES)}.includes(r[${COL.type}])).length >= ${MIN_LABELLED}`, undefined, { timeout: 40_000, polling: 250 });
+  await page.waitForFunction(`${UNIT_TABLE_JS}.filter((r) => ${JSON.stringify(MODEL_CLASSES)}.includes(r[${COL.type}])).length >= ${MIN_LABELLED}`, undefined, { timeout: 60_000, polling: 250 });
   const rows = await agreesWithDaemon((rows, units) => {
     const wrong: string[] = [];
     for (const r of rows) {
@@ -167,7 +170,7 @@ test('optotagging started from the page: units show their tag state, latency, ji
   await page.waitForFunction("document.getElementById('messages').textContent.startsWith('start optotagging: optotagging started on led:0')", undefined, { timeout: 10_000 });
   // Testing first, then tagged: the PV units express the opsin.
   await page.waitForFunction(`${UNIT_TABLE_JS}.some((r) => r[${COL.tag}] === 'testing')`, undefined, { timeout: 15_000 });
-  await page.waitForFunction(`${UNIT_TABLE_JS}.some((r) => r[${COL.tag}] === 'tagged')`, undefined, { timeout: 30_000, polling: 250 });
+  await page.waitForFunction(`${UNIT_TABLE_JS}.some((r) => r[${COL.tag}] === 'tagged')`, undefined, { timeout: 45_000, polling: 250 });
   const rows = await agreesWithDaemon((rows, units) => {
     const wrong: string[] = [];
     for (const r of rows) {
