@@ -92,12 +92,32 @@ function tagText(tag: TagSummary | null | undefined): string {
   return tag.state === 'untested' && tag.pulses > 0 ? 'undecided' : tag.state;
 }
 
+const figure = (v: number | null | undefined, digits: number) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
+
+/** The tag columns where page and daemon differ: the state, and with `figures` SALT p, latency and jitter. */
+function tagColumnsDisagree(figures: boolean) {
+  return (rows: string[][], units: Map<number, UnitSummary>): string[] => {
+    const wrong: string[] = [];
+    for (const r of rows) {
+      const tag = units.get(Number(r[COL.unit]))?.tag;
+      const expected: [number, string, string][] = [[COL.tag, 'tag', tagText(tag)]];
+      if (figures) {
+        expected.push([COL.saltP, 'SALT p', tag?.saltP == null ? '—' : tag.saltP.toPrecision(2)]);
+        expected.push([COL.latencyMs, 'latency', figure(tag?.latencyMs, 2)]);
+        expected.push([COL.jitterMs, 'jitter', figure(tag?.jitterMs, 2)]);
+      }
+      for (const [column, name, text] of expected) if (r[column] !== text) wrong.push(`unit ${r[COL.unit]}: page ${name} ${r[column]}, daemon ${text}`);
+    }
+    return wrong;
+  };
+}
+
 /**
  * Compares the unit table with the daemon's unit summaries through `check` (which returns what
  * disagrees). The page shows the last units message, so a unit reclassified since may differ:
  * then the comparison waits for the table to change (the next message) and tries again.
  */
-async function agreesWithDaemon(check: (rows: string[][], units: Map<number, UnitSummary>) => string[], attempts = 5): Promise<string[][]> {
+async function agreesWithDaemon(check: (rows: string[][], units: Map<number, UnitSummary>) => string[], attempts = 10): Promise<string[][]> {
   let problemsFound: string[] = [];
   for (let attempt = 0; attempt < attempts; attempt++) {
     const rows = await unitTableRows(page);
@@ -171,17 +191,8 @@ test('optotagging started from the page: units show their tag state, latency, ji
   // Testing first, then tagged: the PV units express the opsin.
   await page.waitForFunction(`${UNIT_TABLE_JS}.some((r) => r[${COL.tag}] === 'testing')`, undefined, { timeout: 15_000 });
   await page.waitForFunction(`${UNIT_TABLE_JS}.some((r) => r[${COL.tag}] === 'tagged')`, undefined, { timeout: 45_000, polling: 250 });
-  const rows = await agreesWithDaemon((rows, units) => {
-    const wrong: string[] = [];
-    for (const r of rows) {
-      const tag = units.get(Number(r[COL.unit]))?.tag;
-      const state = tagText(tag);
-      if (r[COL.tag] !== state) wrong.push(`unit ${r[COL.unit]}: page tag ${r[COL.tag]}, daemon ${state}`);
-      const latency = tag?.latencyMs == null ? '—' : tag.latencyMs.toFixed(2);
-      if (r[COL.latencyMs] !== latency) wrong.push(`unit ${r[COL.unit]}: page latency ${r[COL.latencyMs]}, daemon ${latency}`);
-    }
-    return wrong;
-  });
+  // The statistics move with every pulse while the session runs: here the states; the figures after the stop.
+  const rows = await agreesWithDaemon(tagColumnsDisagree(false));
   const tagged = rows.filter((r) => r[COL.tag] === 'tagged');
   assert.ok(tagged.length >= 1);
   for (const r of tagged) {
@@ -248,14 +259,8 @@ test('the emergency stop from the page: governors engaged, no light after it, th
   assert.match(log.text(), /emergency stop engaged by bus:operator#/);
   // The session was aborted with the light: no unit is shown as still testing, none that had pulses as untested.
   await page.waitForFunction(`!${UNIT_TABLE_JS}.some((r) => r[${COL.tag}] === 'testing')`, undefined, { timeout: 10_000 });
-  const rows = await agreesWithDaemon((rows, units) => {
-    const wrong: string[] = [];
-    for (const r of rows) {
-      const state = tagText(units.get(Number(r[COL.unit]))?.tag);
-      if (r[COL.tag] !== state) wrong.push(`unit ${r[COL.unit]}: page tag ${r[COL.tag]}, daemon ${state}`);
-    }
-    return wrong;
-  });
+  // The aborted session's figures no longer move: the page shows them as the daemon has them.
+  const rows = await agreesWithDaemon(tagColumnsDisagree(true));
   for (const r of rows) {
     const tag = daemon.unitSummaries().find((u) => u.unitId === Number(r[COL.unit]))?.tag;
     if (tag && tag.pulses > 0) assert.ok(['tagged', 'not-tagged', 'undecided'].includes(r[COL.tag]), `unit ${r[COL.unit]} (${tag.pulses} pulses): ${r[COL.tag]}`);
