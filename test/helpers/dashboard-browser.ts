@@ -4,18 +4,38 @@
  * profile, opens the page and waits until it is connected to the bus, collecting script errors.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { packageRoot } from '../../src/core/package-root.js';
+import { defaultWebRoot } from '../../src/dashboard/server.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/** Compiles the page's scripts into dist/web from the current source (what `npm run build` does). */
+/**
+ * Compiles the page's scripts from the current source into dist/web (what `npm run build` does).
+ * Test files run two at a time and several build the page, while another's server may be reading
+ * the scripts: each build goes to its own folder, then every file is moved into dist/web by rename,
+ * so that a reader sees the old file or the new one, never one half written.
+ */
 export function buildDashboardScripts(): void {
   const tsc = join(packageRoot(), 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(packageRoot(), 'src', 'dashboard', 'web', 'tsconfig.json')], { stdio: 'inherit' });
+  const webRoot = defaultWebRoot();
+  mkdirSync(webRoot, { recursive: true });
+  // Beside dist/web, on the same file system, so that rename() is atomic.
+  const staging = mkdtempSync(join(dirname(webRoot), '.web-build-'));
+  try {
+    execFileSync(process.execPath, [tsc, '-p', join(packageRoot(), 'src', 'dashboard', 'web', 'tsconfig.json'), '--outDir', staging], { stdio: 'inherit' });
+    for (const file of readdirSync(staging, { recursive: true, encoding: 'utf8' })) {
+      const from = join(staging, file);
+      if (!statSync(from).isFile()) continue;
+      mkdirSync(dirname(join(webRoot, file)), { recursive: true });
+      renameSync(from, join(webRoot, file));
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 export interface DashboardBrowser {
