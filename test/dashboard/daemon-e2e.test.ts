@@ -125,7 +125,11 @@ async function agreesWithDaemon(check: (rows: string[][], units: Map<number, Uni
     problemsFound = check(rows, units);
     if (problemsFound.length === 0) return rows;
     const before = JSON.stringify(rows);
-    await page.waitForFunction(`JSON.stringify(${UNIT_TABLE_JS}) !== ${JSON.stringify(before)}`, undefined, { timeout: 10_000 });
+    try {
+      await page.waitForFunction(`JSON.stringify(${UNIT_TABLE_JS}) !== ${JSON.stringify(before)}`, undefined, { timeout: 10_000 });
+    } catch (error) {
+      throw new Error(`the page disagrees with the daemon and its table stopped changing: ${problemsFound.join('; ')}`, { cause: error });
+    }
   }
   throw new Error(`the page disagrees with the daemon: ${problemsFound.join('; ')}`);
 }
