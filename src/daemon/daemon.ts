@@ -331,11 +331,6 @@ export class Daemon implements CommandHandler {
     void this.stop();
   }
 
-  /** The source the config made (null before start): for tools that need its own clock, e.g. the latency benchmark. */
-  get source(): SampleSource | null {
-    return this.created?.source ?? null;
-  }
-
   /** The governed sinks by config name (empty before start): their refusal counts per limit, for status tools and benchmarks. */
   get governors(): ReadonlyMap<string, SafetyGovernor> {
     return this.sinks?.governors ?? new Map();
@@ -344,6 +339,11 @@ export class Daemon implements CommandHandler {
   handle(command: DaemonCommand, origin: string): CommandResult {
     if (!this.commands) return { ok: false, code: 'E_SOURCE_STATE', message: 'the daemon is not running yet' };
     return this.commands.handle(command, origin);
+  }
+
+  /** The source the config made, once started (tests compare the simulator's ground truth with what the daemon saw). */
+  get source(): SampleSource | null {
+    return this.created?.source ?? null;
   }
 
   get estopEngaged(): boolean {
