@@ -95,10 +95,14 @@ const bus = new DashboardBus(`${location.protocol === 'https:' ? 'wss' : 'ws'}:/
     $('overflowed').textContent = String(m.blocksOverflowed);
     $('recorder-dropped').textContent = m.recorderFramesDropped === null ? '—' : String(m.recorderFramesDropped);
     $('devices').textContent = (m.devices as Msg[]).map((d) => `${d.name} (${d.kind}): ${d.state}${d.lastError ? ` — ${d.lastError}` : ''}`).join(' · ');
-    const h = (m.latency as Msg[])[0];
+    // The first histogram (block arrival → sink write) is drawn; every one is summarised in the text.
+    const histograms = m.latency as Msg[];
+    const h = histograms[0];
     if (h) {
       drawBars($('latency') as HTMLCanvasElement, h.counts, '#3e8ed0', `${h.name} latency, µs (log buckets up to ${h.bucketUpperUs[h.bucketUpperUs.length - 1] ?? '—'})`);
-      $('latency-text').textContent = `n ${h.count} · p50 ${fmt(h.p50Us, 0)} µs · p99 ${fmt(h.p99Us, 0)} µs · p99.9 ${fmt(h.p999Us, 0)} µs · max ${fmt(h.maxUs, 0)} µs`;
+      $('latency-text').textContent = histograms
+        .map((x) => `${x.name}: n ${x.count} · p50 ${fmt(x.p50Us, 0)} µs · p99 ${fmt(x.p99Us, 0)} µs · p99.9 ${fmt(x.p999Us, 0)} µs · max ${fmt(x.maxUs, 0)} µs`)
+        .join('\n');
     }
   },
   dropped(m) {
