@@ -18,8 +18,11 @@
  * responder side, SALT p < saltAlpha and the other criteria are evaluable (≥ minWaveformSpikes
  * evoked waveforms when waveforms arrive); it is then tagged iff every criterion passes. A
  * responder whose SALT p is not yet below saltAlpha keeps being tested. The session stops when
- * every unit is decided, or at maxPulses, where undecided units get the fixed-protocol decision
- * (the criteria alone). A tag therefore needs both the sequential test and SALT: the false-tag rate
+ * every unit with ≥ waitMinSpikes spikes is decided, or at maxPulses; undecided units then get the
+ * fixed-protocol decision (the criteria alone). Online clustering keeps creating small units (split
+ * fragments, units first seen late, a few spikes each) that cannot reach a sequential decision —
+ * too few pulses since they appeared, or too few evoked waveforms — and waiting for them would
+ * hold every session open to maxPulses. A tag therefore needs both the sequential test and SALT: the false-tag rate
  * per unit is at most α/(1 − β), and lower still for the SALT condition.
  */
 import * as s from '../config/schema.js';
@@ -78,6 +81,13 @@ export const optotagStoppingSchema = s.object(
       max: 1000,
       default: 2,
       description: 'SALT evaluations per block during a decision look (≈0.4 ms each with 50 baseline windows): a look is spread over blocks so that the loop never stalls.',
+    }),
+    waitMinSpikes: s.number({
+      integer: true,
+      min: 0,
+      default: 100,
+      description:
+        'The adaptive stop waits only for undecided units with at least this many spikes in the session; sparser ones (fragments of an over-split unit, units first seen late) get the criteria verdict when it stops, as at maxPulses. 0 waits for every unit.',
     }),
     minWaveformSpikes: s.number({
       integer: true,

@@ -33,7 +33,8 @@ import { waveformCorrelation, type MeanWaveform } from './waveform-correlation.j
 export type OptotagSessionState = 'idle' | 'running' | 'finished' | 'aborted';
 
 /** How a unit's decision was reached. */
-export type DecidedBy = 'sequential-no-response' | 'sequential-and-criteria' | 'max-pulses' | 'stopped';
+/** 'adaptive-stop': a unit too sparse for the adaptive stop to wait for, given the criteria verdict when it stopped. */
+export type DecidedBy = 'sequential-no-response' | 'sequential-and-criteria' | 'adaptive-stop' | 'max-pulses' | 'stopped';
 
 export interface UnitTagResult {
   readonly unitId: number;
@@ -459,10 +460,15 @@ export class OptotagSession {
     return { ...quick, saltP: Number.isNaN(p) ? null : p, saltI: Number.isNaN(i) ? null : i };
   }
 
+  /** Every unit the adaptive stop waits for (≥ waitMinSpikes spikes) is decided, and at least one unit is. */
   private allDecided(): boolean {
-    if (this.slotCount === 0) return false;
-    for (let slot = 0; slot < this.slotCount; slot++) if (this.decision[slot] === 0) return false;
-    return true;
+    const wait = this.config.stopping.waitMinSpikes;
+    let decided = 0;
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      if (this.decision[slot] !== 0) decided++;
+      else if (this.spikeCount[slot] >= wait) return false;
+    }
+    return decided > 0;
   }
 
   /** The sequential test's log-likelihood ratio for a unit (see optotag-config.ts). */
@@ -543,7 +549,7 @@ export class OptotagSession {
     }
     this.passKind = 0;
     if (final) this.finish(this.passReason);
-    else if (this.analysed >= this.config.protocol.minPulses && this.allDecided()) this.beginPass(2, `every unit decided after ${this.analysed} pulses`, 'sequential-and-criteria');
+    else if (this.analysed >= this.config.protocol.minPulses && this.allDecided()) this.beginPass(2, `every unit decided after ${this.analysed} pulses`, 'adaptive-stop');
   }
 
   private decide(slot: number, tagged: boolean, failed: readonly TagCriterion[], by: DecidedBy): void {

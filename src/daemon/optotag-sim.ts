@@ -43,6 +43,10 @@ export interface OptotagSimOptions {
   readonly label?: string;
   /** Extra `optotag` config (criteria, stopping, analysis), merged over the above. */
   readonly optotag?: Record<string, unknown>;
+  /** Extra simulator options (source section), e.g. artefactUv. */
+  readonly sim?: Record<string, unknown>;
+  /** Extra `pipeline` config. */
+  readonly pipeline?: Record<string, unknown>;
   /** Extra `classifier` config. */
   readonly classifier?: Record<string, unknown>;
   /** Scoring: a detected unit needs this many spikes (in the session) to be mapped. */
@@ -97,6 +101,9 @@ export interface OptotagSimReport {
   readonly sessionEndS: number;
   readonly wallS: number;
   readonly score: MatchScore;
+  /** The spikes the session saw (unit ids as assigned then). */
+  readonly detected: DetectedSpikes;
+  readonly simulation: Simulation;
   readonly detectedUnits: readonly DetectedUnitScore[];
   readonly truthUnits: readonly TruthUnitScore[];
   readonly counts: OptotagSimCounts;
@@ -183,7 +190,8 @@ export function optotagSimConfig(options: OptotagSimOptions) {
   }
   return validateRigConfig({
     rig: 'optotag-sim',
-    source: { kind: 'sim', preset: 'cortex', channels: options.channels, seed: options.seed, opsin: [...options.opsin], realTime: false, durationS, keepGroundTruth: true },
+    source: { kind: 'sim', preset: 'cortex', channels: options.channels, seed: options.seed, opsin: [...options.opsin], realTime: false, durationS, keepGroundTruth: true, ...(options.sim ?? {}) },
+    ...(options.pipeline ? { pipeline: options.pipeline } : {}),
     sinks: { stim: { kind: 'sim' } },
     optotag,
     daemon: { optotagOnStart: true },
@@ -312,6 +320,8 @@ export async function runOptotagSim(options: OptotagSimOptions): Promise<Optotag
     sessionEndS: endSample / rate,
     wallS,
     score,
+    detected,
+    simulation,
     detectedUnits,
     truthUnits,
     counts,
