@@ -41,6 +41,8 @@ export interface OptotagSimOptions {
   /** Unit library the tagged units are appended to (null: none). */
   readonly library: string | null;
   readonly label?: string;
+  /** Rig name (the library ids' prefix); default optotag-sim-<opsin>. */
+  readonly rig?: string;
   /** Extra `optotag` config (criteria, stopping, analysis), merged over the above. */
   readonly optotag?: Record<string, unknown>;
   /** Extra simulator options (source section), e.g. artefactUv. */
@@ -189,7 +191,7 @@ export function optotagSimConfig(options: OptotagSimOptions) {
     (optotag as Record<string, unknown>)[k] = base && typeof base === 'object' && v && typeof v === 'object' ? { ...base, ...v } : v;
   }
   return validateRigConfig({
-    rig: 'optotag-sim',
+    rig: options.rig ?? `optotag-sim-${options.opsin.join('+')}`,
     source: { kind: 'sim', preset: 'cortex', channels: options.channels, seed: options.seed, opsin: [...options.opsin], realTime: false, durationS, keepGroundTruth: true, ...(options.sim ?? {}) },
     ...(options.pipeline ? { pipeline: options.pipeline } : {}),
     sinks: { stim: { kind: 'sim' } },
