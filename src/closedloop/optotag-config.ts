@@ -18,7 +18,10 @@
  * responder side, SALT p < saltAlpha and the other criteria are evaluable (≥ minWaveformSpikes
  * evoked waveforms when waveforms arrive); it is then tagged iff every criterion passes. A
  * responder whose SALT p is not yet below saltAlpha keeps being tested. The session stops when
- * every unit with ≥ waitMinSpikes spikes is decided, or at maxPulses; undecided units then get the
+ * every unit with ≥ waitMinSpikes spikes is decided, or at maxPulses; a unit still undecided after
+ * unitMaxPulses of its own pulses is decided by the criteria then (the sequential test truncated:
+ * its expected length is longest for a true gain between 0 and δ, and in a session of hundreds of
+ * units some unit always sits there); undecided units at the end get the
  * fixed-protocol decision (the criteria alone). Online clustering keeps creating small units (split
  * fragments, units first seen late, a few spikes each) that cannot reach a sequential decision —
  * too few pulses since they appeared, or too few evoked waveforms — and waiting for them would
@@ -81,6 +84,13 @@ export const optotagStoppingSchema = s.object(
       max: 1000,
       default: 2,
       description: 'SALT evaluations per block during a decision look (≈0.4 ms each with 50 baseline windows): a look is spread over blocks so that the loop never stalls.',
+    }),
+    unitMaxPulses: s.number({
+      integer: true,
+      min: 2,
+      default: 100,
+      description:
+        'A unit still undecided after this many of its own pulses gets the criteria verdict then (a truncated sequential test): units whose response probability lies between H0 and H1, or responders whose SALT or evoked waveforms never got there, would otherwise hold the session to maxPulses.',
     }),
     waitMinSpikes: s.number({
       integer: true,

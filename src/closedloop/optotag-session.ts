@@ -33,8 +33,12 @@ import { waveformCorrelation, type MeanWaveform } from './waveform-correlation.j
 export type OptotagSessionState = 'idle' | 'running' | 'finished' | 'aborted';
 
 /** How a unit's decision was reached. */
-/** 'adaptive-stop': a unit too sparse for the adaptive stop to wait for, given the criteria verdict when it stopped. */
-export type DecidedBy = 'sequential-no-response' | 'sequential-and-criteria' | 'adaptive-stop' | 'max-pulses' | 'stopped';
+/**
+ * 'adaptive-stop': a unit too sparse for the adaptive stop to wait for, given the criteria verdict
+ * when it stopped; 'unit-max-pulses': no sequential verdict after stopping.unitMaxPulses of its own
+ * pulses, given the criteria verdict then.
+ */
+export type DecidedBy = 'sequential-no-response' | 'sequential-and-criteria' | 'unit-max-pulses' | 'adaptive-stop' | 'max-pulses' | 'stopped';
 
 export interface UnitTagResult {
   readonly unitId: number;
@@ -515,6 +519,9 @@ export class OptotagSession {
         continue;
       }
       const acc = this.accumulators[slot];
+      // A unit tested this long without a verdict (its response probability between H0 and H1, or
+      // a responder whose SALT or evoked waveforms never got there) gets the criteria's verdict.
+      let truncated = false;
       if (!final) {
         if (acc.trials < this.config.protocol.minPulses) {
           this.passCursor++;
@@ -526,7 +533,8 @@ export class OptotagSession {
           this.passCursor++;
           continue;
         }
-        if (llr < upper) {
+        truncated = acc.trials >= st.unitMaxPulses;
+        if (llr < upper && !truncated) {
           this.passCursor++;
           continue;
         }
@@ -537,9 +545,9 @@ export class OptotagSession {
       }
       const stats = this.statsOf(slot);
       this.passCursor++;
-      if (final) {
+      if (final || truncated) {
         const d = decideTag(stats, this.waveformR(slot), this.config.criteria);
-        this.decide(slot, d.tagged, d.failed, this.passBy);
+        this.decide(slot, d.tagged, d.failed, final ? this.passBy : 'unit-max-pulses');
         continue;
       }
       if (stats.saltP === null || stats.saltP >= this.config.criteria.saltAlpha) continue;
