@@ -528,12 +528,23 @@ export class OptotagSession {
           continue;
         }
         const llr = this.sequentialLlr(slot);
-        if (llr <= lower) {
-          this.decide(slot, false, [], 'sequential-no-response');
-          this.passCursor++;
-          continue;
-        }
         truncated = acc.trials >= st.unitMaxPulses;
+        if (llr <= lower) {
+          // "No gain of δ" is not "no response": a unit whose spikes are time-locked to the light
+          // (SALT) but rarely follow a pulse — most of its evoked spikes lost to collisions with
+          // the other opsin cells' synchronous spikes, or assigned to a fragment of it — keeps
+          // being tested, and gets the criteria's verdict at unitMaxPulses.
+          if (!this.saltFresh(slot)) {
+            if (budget <= 0) return;
+            budget--;
+          }
+          const saltP = this.statsOf(slot).saltP;
+          if (saltP === null || saltP >= this.config.criteria.saltAlpha) {
+            this.decide(slot, false, [], 'sequential-no-response');
+            this.passCursor++;
+            continue;
+          }
+        }
         if (llr < upper && !truncated) {
           this.passCursor++;
           continue;
