@@ -18,7 +18,8 @@
  * responder side, SALT p < saltAlpha and the other criteria are evaluable (≥ minWaveformSpikes
  * evoked waveforms when waveforms arrive); it is then tagged iff every criterion passes. A
  * responder whose SALT p is not yet below saltAlpha keeps being tested. The session stops when
- * every unit with ≥ waitMinSpikes spikes is decided, or at maxPulses; a unit still undecided after
+ * every unit present from the start (first seen within minPulses pulses) with ≥ waitMinSpikes spikes
+ * is decided, or at maxPulses; a unit still undecided after
  * unitMaxPulses of its own pulses is decided by the criteria then (the sequential test truncated:
  * its expected length is longest for a true gain between 0 and δ, and in a session of hundreds of
  * units some unit always sits there); undecided units at the end get the
@@ -97,7 +98,7 @@ export const optotagStoppingSchema = s.object(
       min: 0,
       default: 100,
       description:
-        'The adaptive stop waits only for undecided units with at least this many spikes in the session; sparser ones (fragments of an over-split unit, units first seen late) get the criteria verdict when it stops, as at maxPulses. 0 waits for every unit.',
+        'The adaptive stop waits only for undecided units present from the start (first seen within the first minPulses pulses) with at least this many spikes in the session; the others (sparse fragments of an over-split unit, units that online clustering splits off or promotes later) are tested while it runs and get the criteria verdict when it stops, as at maxPulses.',
     }),
     minWaveformSpikes: s.number({
       integer: true,

@@ -137,6 +137,8 @@ export class OptotagSession {
   private readonly waveforms: UnitWaveforms;
   private readonly decision: Uint8Array; // 0 undecided, 1 tagged, 2 not tagged
   private readonly decidedAt: Int32Array;
+  /** Pulses analysed when the unit's first spike arrived. */
+  private readonly firstSeenAtPulse: Int32Array;
   private readonly decidedBy: (DecidedBy | null)[];
   private readonly failedCriteria: (readonly TagCriterion[])[];
   private readonly spikeTimes: (Float64Array | null)[];
@@ -177,6 +179,7 @@ export class OptotagSession {
     this.waveforms = new UnitWaveforms(n);
     this.decision = new Uint8Array(n);
     this.decidedAt = new Int32Array(n).fill(-1);
+    this.firstSeenAtPulse = new Int32Array(n);
     this.decidedBy = new Array<DecidedBy | null>(n).fill(null);
     this.failedCriteria = new Array<readonly TagCriterion[]>(n).fill([]);
     this.spikeTimes = new Array<Float64Array | null>(n).fill(null);
@@ -260,6 +263,7 @@ export class OptotagSession {
       slot = this.slotCount++;
       this.slotOfUnit[unitId] = slot;
       this.unitOfSlot[slot] = unitId;
+      this.firstSeenAtPulse[slot] = this.analysed;
     }
     return slot;
   }
@@ -464,13 +468,19 @@ export class OptotagSession {
     return { ...quick, saltP: Number.isNaN(p) ? null : p, saltI: Number.isNaN(i) ? null : i };
   }
 
-  /** Every unit the adaptive stop waits for (≥ waitMinSpikes spikes) is decided, and at least one unit is. */
+  /**
+   * Every unit the adaptive stop waits for is decided, and at least one unit is. It waits for the
+   * units present from the start (first seen within the first minPulses pulses) with at least
+   * waitMinSpikes spikes: online clustering keeps creating units (split-off groups, late
+   * promotions), and waiting for each newcomer's own test would hold a large session to maxPulses.
+   */
   private allDecided(): boolean {
     const wait = this.config.stopping.waitMinSpikes;
+    const early = this.config.protocol.minPulses;
     let decided = 0;
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.decision[slot] !== 0) decided++;
-      else if (this.spikeCount[slot] >= wait) return false;
+      else if (this.spikeCount[slot] >= wait && this.firstSeenAtPulse[slot] < early) return false;
     }
     return decided > 0;
   }
