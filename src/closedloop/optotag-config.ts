@@ -75,8 +75,9 @@ export const optotagStoppingSchema = s.object(
     minReliabilityGain: s.number({
       above: 0,
       below: 1,
-      default: 0.2,
-      description: 'δ: the smallest increase of the response probability over baseline that counts as a responder.',
+      default: 0.1,
+      description:
+        'δ: the smallest increase of the response probability over baseline that counts as a responder. 0.1 rather than 0.2: in a simulated PV session through the daemon, collisions among the synchronous evoked spikes left some opsin cells’ units with gains of 0.1–0.2, which δ = 0.2 called non-responders (recall 33/37 vs 35/37 cells at 384 channels, no false positives either way).',
     }),
     lookEveryPulses: s.number({ integer: true, min: 1, default: 5, description: 'Decisions are re-evaluated every this many pulses (SALT is the costly part).' }),
     saltPerBlock: s.number({
@@ -92,6 +93,13 @@ export const optotagStoppingSchema = s.object(
       default: 100,
       description:
         'A unit still undecided after this many of its own pulses gets the criteria verdict then (a truncated sequential test): units whose response probability lies between H0 and H1, or responders whose SALT or evoked waveforms never got there, would otherwise hold the session to maxPulses.',
+    }),
+    noResponseMinSaltP: s.number({
+      above: 0,
+      max: 1,
+      default: 0.1,
+      description:
+        'A unit at the sequential test’s lower bound is decided “not tagged” only if its SALT p is at least this; below it (time-locked spikes, but rare) it is tested on, up to unitMaxPulses. 1 hardly ever lets the lower bound decide alone: only units with SALT p = 1.',
     }),
     waitMinSpikes: s.number({
       integer: true,

@@ -549,7 +549,7 @@ export class OptotagSession {
             budget--;
           }
           const saltP = this.statsOf(slot).saltP;
-          if (saltP === null || saltP >= this.config.criteria.saltAlpha) {
+          if (saltP === null || saltP >= st.noResponseMinSaltP) {
             this.decide(slot, false, [], 'sequential-no-response');
             this.passCursor++;
             continue;
