@@ -141,6 +141,17 @@ export class SimSource implements SampleSource {
     this.subject.complete();
   }
 
+  /**
+   * Host time (ns, this source's clock) at which sample `sampleIndex` is due under real-time
+   * pacing: when a device would have acquired it, the moment the paced block holding it could
+   * complete at the earliest if it were the block's last sample (block k is emitted when its last
+   * sample is due). The origin of end-to-end latency measurements; null unless running paced.
+   */
+  sampleDueTimeNs(sampleIndex: number): number | null {
+    if (!this.realTime || this.currentState !== 'running') return null;
+    return this.runStartNs + ((sampleIndex + 1 - this.runStartFrame) / this.simulation.options.sampleRateHz / this.speed) * 1e9;
+  }
+
   /** Generates and emits the next block now, whatever the pace (tests, and the pump). */
   emitNextBlock(): boolean {
     const generator = this.simulation.generator;

@@ -37,6 +37,13 @@ export interface BindingPort {
   read(buffer: Uint8Array, offset: number, length: number): Promise<ReadResult>;
   /** Resolves when the bytes have been handed to the OS. Rejects with E_DEVICE_DISCONNECTED. */
   write(data: Uint8Array): Promise<void>;
+  /**
+   * Optional: hands bytes to the OS synchronously, inside this call (a non-blocking write(2)), and
+   * returns how many it took — 0 when the transport would block. For the stimulation path, so that
+   * a trigger leaves the process without waiting for the event loop to come round. Throws
+   * E_DEVICE_DISCONNECTED. Transports that cannot write synchronously do not have it.
+   */
+  writeNow?(data: Uint8Array): number;
   close(): Promise<void>;
   /**
    * Asks the transport for its lowest-latency mode (FTDI latency timer 1 ms). Resolves false — and

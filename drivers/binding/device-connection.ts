@@ -257,6 +257,27 @@ export class DeviceConnection {
     });
   }
 
+  /**
+   * write() for the stimulation path: when nothing is queued or in flight and the transport can
+   * write synchronously (BindingPort.writeNow), the bytes are handed to the OS inside this call
+   * and it returns null; otherwise — or for what the OS did not take at once — it returns write()'s
+   * promise. Order is kept: the synchronous path is taken only when no earlier write is pending.
+   */
+  writeNow(data: Uint8Array): Promise<void> | null {
+    const port = this.port;
+    if (!port?.writeNow || this.writing || this.writeQueue.length > 0) return this.write(data);
+    let written: number;
+    try {
+      written = port.writeNow(data);
+    } catch (error) {
+      const failure = this.asError(error, 'E_DEVICE_DISCONNECTED');
+      this.linkLost(port, failure);
+      return Promise.reject(failure);
+    }
+    if (written >= data.length) return null;
+    return this.write(written > 0 ? data.subarray(written) : data);
+  }
+
   /** Streaming has started (true) or stopped (false): arms or disarms the silence watchdog. */
   expectData(expecting: boolean): void {
     this.expecting = expecting;

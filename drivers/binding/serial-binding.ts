@@ -1,4 +1,4 @@
-import { read as fsRead } from 'node:fs';
+import { read as fsRead, writeSync as fsWriteSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import { autoDetect, type BindingInterface, type BindingPortInterface } from '@serialport/bindings-cpp';
 import { OptoloopError } from '../../src/core/errors.js';
@@ -119,6 +119,23 @@ class SerialPort implements BindingPort {
     try {
       await this.port.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     } catch (error) {
+      throw deviceDisconnected(this.path, error);
+    }
+  }
+
+  /**
+   * The fd is non-blocking (the binding opens it so): a write of a few bytes to an idle serial port
+   * or pty returns at once, so the stimulation path can hand a trigger to the kernel itself
+   * instead of through the thread pool and back through the event loop.
+   */
+  writeNow(data: Uint8Array): number {
+    const fd = (this.port as unknown as UnixPortInternals).fd;
+    if (!this.isOpen || typeof fd !== 'number') return 0;
+    try {
+      return fsWriteSync(fd, data);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR') return 0;
       throw deviceDisconnected(this.path, error);
     }
   }

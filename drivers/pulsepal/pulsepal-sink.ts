@@ -8,7 +8,8 @@
  * - program: op 73 (all parameters, one confirmation) or op 74 per changed parameter (one
  *   confirmation each), per `programMode`; the driver mirrors what the device holds, because the
  *   device never reports it, and replays it after a reconnection.
- * - trigger: op 77 with the output bitmask, written synchronously inside `trigger()`; the Pulse
+ * - trigger: op 77 with the output bitmask, handed to the OS inside `trigger()` (a synchronous
+ *   non-blocking write when the link is idle, else queued behind the pending writes); the Pulse
  *   Pal sends no reply, so the ack on `acks$` is stamped when the write returned.
  * - abort: op 80 (stops every train, stays connected). close: op 80 then op 81.
  * - A confirmation missing for `ackTimeoutMs` is E_DEVICE_TIMEOUT and the link is reopened (the
@@ -222,7 +223,15 @@ export class PulsePalSink implements StimulusSink {
       this.acks.failLater(requestId, 'trigger', outputMask, cause, error);
       return requestId;
     }
-    this.connection.write(encodeTrigger(outputMask)).then(
+    const pending = this.connection.writeNow(encodeTrigger(outputMask));
+    if (pending === null) {
+      // The bytes are with the OS already: stamp now; acknowledge once trigger() has returned the id.
+      const nowNs = this.timers.clock.nowNs();
+      const ack = this.acks.ack(requestId, 'trigger', outputMask, nowNs, nowNs, cause, null);
+      queueMicrotask(() => this.acks.publish(ack));
+      return requestId;
+    }
+    pending.then(
       () => {
         const nowNs = this.timers.clock.nowNs();
         this.acks.publish(this.acks.ack(requestId, 'trigger', outputMask, nowNs, nowNs, cause, null));

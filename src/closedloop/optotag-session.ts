@@ -645,6 +645,7 @@ export class OptotagSession {
     const stats = this.cachedStats(slot);
     const decided = this.decision[slot] !== 0;
     const state: TagState = decided ? (this.decision[slot] === 1 ? 'tagged' : 'not-tagged') : this.state === 'running' ? 'testing' : 'untested';
+    const a = this.config.analysis;
     return {
       state,
       pulses: stats.pulses,
@@ -655,6 +656,8 @@ export class OptotagSession {
       reliability: stats.reliability,
       allenRatio: stats.allenRatio,
       waveformCorrelation: this.waveformR(slot),
+      // The dashboard draws it: the latency and reliability are easier to trust when seen.
+      psth: { binMs: a.psthBinMs, startMs: a.psthStartMs, counts: Array.from(this.accumulators[slot].psthCounts) },
     };
   }
 

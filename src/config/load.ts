@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { OptoloopError } from '../core/errors.js';
@@ -71,11 +71,19 @@ function readWithExtends(path: string, chain: string[]): Record<string, unknown>
   return deepMerge(readWithExtends(base, [...chain, path]), here);
 }
 
+/**
+ * `model: cortex` names a shipped model, not a folder beside the config: a bare name that is not a
+ * folder there is left for the model loader to look up among the shipped models.
+ */
+function isBareName(value: string): boolean {
+  return /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(value);
+}
+
 function resolvePaths(value: Record<string, unknown>, directory: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     if ((PATH_KEYS.has(key) || key === 'extends') && typeof v === 'string' && v !== '' && !isAbsolute(v)) {
-      out[key] = resolve(directory, v);
+      out[key] = key === 'model' && isBareName(v) && !existsSync(resolve(directory, v)) ? v : resolve(directory, v);
     } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
       out[key] = resolvePaths(v as Record<string, unknown>, directory);
     } else {

@@ -4,7 +4,8 @@
  *
  *   source → ingress monitor → recorder (copies) → pipeline (reference → band-pass → noise →
  *   detect → snippets) → units (assignment, features; classification in a worker) → closed loop
- *   (rules → governors → sinks; optotagging; BCI) → bus (copies, flushed on a timer)
+ *   (rules → governors → sinks; optotagging; BCI) → bus (copies, flushed on a timer) → unit
+ *   maintenance (merges, splits, classification scheduling: milliseconds, so after the triggers)
  *
  * Everything slower than a block — inference, disk, the network — is handed off: the classifier
  * runs in a worker thread, the recorder writes from a worker, the bus batches spikes and sends on
@@ -178,6 +179,17 @@ export class Daemon implements CommandHandler {
     this.rules = Object.keys(config.rules).length
       ? new RuleEngine({ rules: config.rules, sinks: this.sinks.governors, cellTypes: this.cellTypes, clock: this.clock, latency: this.ruleLatency })
       : null;
+    if (this.rules) {
+      // Each rule's output must hold its train before the first spike can fire it (the governor
+      // refuses a trigger on an unprogrammed output). A sink that failed to open refuses this too:
+      // logged, and acquisition goes on.
+      try {
+        await this.rules.programSinks();
+      } catch (error) {
+        this.lastError = `rules: ${(error as Error).message}`;
+        this.log.line('error', 'rules', `programming the rule outputs failed: ${(error as Error).message}; those rules cannot fire`);
+      }
+    }
     this.optotag = new DaemonOptotagControl({
       config: config.optotag,
       governors: this.sinks.governors,
@@ -255,12 +267,13 @@ export class Daemon implements CommandHandler {
     this.info('daemon', `running${this.dashboardUrl ? `; dashboard: ${this.dashboardUrl}` : ''}`);
   }
 
-  /** Per block, synchronously: units, then the stimulation path, then publishing. */
+  /** Per block, synchronously: unit ids, then the stimulation path, then publishing, then unit maintenance. */
   private onResult(result: DetectionResult | SnippetResult): void {
     try {
       const batch = result.spikes;
       const block = result.block;
-      if (isSnippetResult(result)) this.units?.process(result);
+      const snippets = isSnippetResult(result) ? result : null;
+      if (snippets) this.units?.assign(snippets);
       this.counters.spikes += batch.count;
       this.deps.onSpikes?.(batch);
       const endSample = block.firstSampleIndex + block.frameCount;
@@ -276,6 +289,8 @@ export class Daemon implements CommandHandler {
         this.bus?.publishSpikes(batch);
         this.recorder?.writeSpikes(batch);
       }
+      // Merges, splits and classification scheduling take milliseconds: after the triggers have left.
+      if (snippets) this.units?.maintainIfDue(snippets);
     } catch (error) {
       this.counters.failedBlocks++;
       if (this.counters.failedBlocks <= 10 || this.counters.failedBlocks % 1000 === 0) {
@@ -293,11 +308,6 @@ export class Daemon implements CommandHandler {
   /** The last optotagging session's result once it ended (null before). */
   get optotagResult(): OptotagResult | null {
     return this.optotag?.lastResult ?? null;
-  }
-
-  /** The source as created from the config (the simulator's SimSource gives its ground truth); null before start. */
-  get source(): SampleSource | null {
-    return this.created?.source ?? null;
   }
 
   private onAck(sinkName: string, ack: StimulusAck): void {
@@ -340,9 +350,19 @@ export class Daemon implements CommandHandler {
     void this.stop();
   }
 
+  /** The governed sinks by config name (empty before start): their refusal counts per limit, for status tools and benchmarks. */
+  get governors(): ReadonlyMap<string, SafetyGovernor> {
+    return this.sinks?.governors ?? new Map();
+  }
+
   handle(command: DaemonCommand, origin: string): CommandResult {
     if (!this.commands) return { ok: false, code: 'E_SOURCE_STATE', message: 'the daemon is not running yet' };
     return this.commands.handle(command, origin);
+  }
+
+  /** The source the config made, once started (tests compare the simulator's ground truth with what the daemon saw). */
+  get source(): SampleSource | null {
+    return this.created?.source ?? null;
   }
 
   get estopEngaged(): boolean {

@@ -13,6 +13,9 @@ import { OnlineUnits } from '../classify/online/online-units.js';
 
 export interface UnitStage {
   process(result: SnippetResult): void;
+  /** process() in two halves: unit ids first (the rules need them), the periodic maintenance after the block's stimulation path. */
+  assign(result: SnippetResult): void;
+  maintainIfDue(result: SnippetResult): void;
   units(): UnitSummary[];
   close(): Promise<void>;
 }

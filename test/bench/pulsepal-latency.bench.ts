@@ -16,20 +16,10 @@ import { pulsePalSinkSchema } from '../../drivers/pulsepal/config.js';
 import { PulsePalSink } from '../../drivers/pulsepal/pulsepal-sink.js';
 import { PtyPair } from '../../sim/devices/pty-pair.js';
 import { PulsePalEmulator } from '../../sim/devices/pulsepal/emulator.js';
+import { summary } from './stats.js';
 
 const triggers = Math.max(1000, Number(process.argv[2] ?? 2000));
 const warmup = 50;
-
-function percentile(sorted: Float64Array, p: number): number {
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[rank];
-}
-
-function summary(label: string, valuesUs: Float64Array): string {
-  const sorted = valuesUs.slice().sort();
-  const f = (v: number) => `${(v / 1000).toFixed(3)} ms`;
-  return `${label}: p50 ${f(percentile(sorted, 0.5))}, p99 ${f(percentile(sorted, 0.99))}, p99.9 ${f(percentile(sorted, 0.999))}, max ${f(sorted[sorted.length - 1])}`;
-}
 
 const pair = await PtyPair.create();
 const emulator = new PulsePalEmulator({ path: pair.devicePath });

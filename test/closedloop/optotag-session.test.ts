@@ -154,6 +154,18 @@ test('tagged units go to the library with their waveforms and spike trains; tag 
   const summary = run.session.tagSummary(tagged[0].unitId)!;
   assert.is(summary.state, 'tagged');
   assert.ok(summary.pulses >= 20);
+  // The PSTH the dashboard draws: the analysis' bins, light-evoked spikes after onset, its peak the latency.
+  const a = run.session.config.analysis;
+  const psth = summary.psth!;
+  assert.ok(psth, 'a PSTH in the tag summary');
+  assert.is(psth.binMs, a.psthBinMs);
+  assert.is(psth.startMs, a.psthStartMs);
+  assert.is(psth.counts.length, Math.round((a.psthEndMs - a.psthStartMs) / a.psthBinMs));
+  const onsetBin = Math.round(-a.psthStartMs / a.psthBinMs);
+  const perBin = (from: number, to: number) => psth.counts.slice(from, to).reduce((n, c) => n + c, 0) / (to - from);
+  assert.ok(perBin(onsetBin, psth.counts.length) > 3 * perBin(0, onsetBin), `evoked ${perBin(onsetBin, psth.counts.length)} vs baseline ${perBin(0, onsetBin)} spikes per bin`);
+  const peak = psth.counts.indexOf(Math.max(...psth.counts));
+  assert.is(psth.startMs + (peak + 0.5) * psth.binMs, summary.latencyMs);
   assert.is(run.session.tagSummary(99_999), null);
 });
 

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadRigConfig } from '../../src/config/load.js';
 import { packageRoot } from '../../src/core/package-root.js';
+import { resolveModelDirectory } from '../../src/classify/model/model-path.js';
 
 function configs(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -26,6 +27,8 @@ for (const file of files) {
   test(`${file.slice(packageRoot().length + 1)} validates`, () => {
     const config = loadRigConfig(file);
     assert.ok(config.rig.length > 0);
+    // A model named in an example must be found when the daemon starts (a shipped name or a folder).
+    if (config.classifier.model) resolveModelDirectory(config.classifier.model);
   });
 }
 

@@ -106,6 +106,40 @@ test('the bus: status and spikes reach a subscriber; a viewer cannot stimulate; 
   assert.ok(spikes > 0, `${spikes} spikes over the bus`);
 });
 
+test('rules from the config fire from the start; the latency histograms and the source buffer occupancy reach the bus', async () => {
+  const units = Array.from({ length: 256 }, (_, u) => u);
+  const config = simConfig({
+    rules: { any: { when: { kind: 'unit-spike', units }, action: { sink: 'stim', output: 0, train: { pulseWidthMs: 1, level: 0.2 } }, refractoryMs: 50 } },
+    daemon: { statusIntervalMs: 100 },
+  });
+  // Paced (the occupancy is measured only for paced sources), four times real time.
+  config.source = { ...config.source, durationS: null, realTime: true, speed: 4 } as typeof config.source;
+  const daemon = await Daemon.start(config, { log: new MemoryLog() });
+  const address = daemon.bus!.address!;
+  const viewer = await BusClient.connect(`ws://${address.host}:${address.port}/bus`, { token: VIEWER, clientName: 'viewer' });
+  let published: BusStatus | null = null;
+  viewer.on('status', (s) => {
+    if ((s.latency.find((h) => h.name === 'software')?.count ?? 0) > 0) published = s;
+  });
+  await viewer.subscribe(['status']);
+  const deadline = Date.now() + 30_000;
+  while (published === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await viewer.close();
+  await daemon.stop();
+  const status = published as BusStatus | null;
+  assert.ok(status, 'a status with software latencies arrived');
+  assert.ok(daemon.counters.triggers > 0, `${daemon.counters.triggers} triggers`);
+  assert.equal(status.latency.map((h) => h.name), ['software', 'rule-decision']);
+  for (const h of status.latency) {
+    assert.is(h.counts.reduce((a, b) => a + b, 0), h.count, `${h.name}: bucket counts add up to the count`);
+    assert.is(h.counts.length, h.bucketUpperUs.length + 1, `${h.name}: one overflow bucket`);
+    assert.ok(h.count <= daemon.counters.triggers, `${h.name}: ${h.count} recorded, at most the ${daemon.counters.triggers} triggers`);
+    assert.ok(h.p50Us !== null && h.maxUs !== null && h.p50Us <= h.maxUs, `${h.name}: p50 ${h.p50Us} ≤ max ${h.maxUs}`);
+  }
+  assert.ok(status.sourceBufferOccupancy >= 0 && status.sourceBufferOccupancy <= 1, `occupancy ${status.sourceBufferOccupancy}`);
+  assert.is(status.blocksDropped, 0);
+});
+
 test('a sink that cannot open does not stop acquisition: the daemon runs without it and says so', async () => {
   const log = new MemoryLog();
   const config = simConfig({ bus: { enabled: false }, sinks: { stim: { kind: 'sim' }, bridge: { kind: 'firmware-bridge', path: '/dev/optoloop-no-such-port', openAttempts: 1 } } });

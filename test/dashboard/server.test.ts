@@ -4,25 +4,21 @@
  * their types, that the emergency stop reaches the CommandHandler and shows as engaged, that
  * stimulation controls appear only with the stimulate permission, and measures render frame times.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { busConfig } from '../../src/bus/config.js';
 import { BusServer } from '../../src/bus/server.js';
-import { packageRoot } from '../../src/core/package-root.js';
 import { createDashboardHandler, dashboardUrl } from '../../src/dashboard/server.js';
+import { buildDashboardScripts, launchDashboardBrowser, openDashboard, unitTableRows, UNIT_COLUMNS as COL, type DashboardBrowser } from '../helpers/dashboard-browser.js';
 import { FakeDaemon } from '../helpers/fake-daemon.js';
 import { artifactDir } from '../helpers/paths.js';
+import type { Page } from 'playwright-core';
 
 const READ = 'dashboard-read-0123456789';
 const OPERATOR = 'dashboard-operator-0123456789';
 
-let browser: BrowserContext;
-let profile: string;
+let browser: DashboardBrowser;
 let server: BusServer;
 let daemon: FakeDaemon;
 let url = (_token: string) => '';
@@ -39,8 +35,7 @@ test.before(async () => {
 });
 
 async function setUp(): Promise<void> {
-  // Compile the page's scripts from the current source (what `npm run build` does).
-  execFileSync(process.execPath, [join(packageRoot(), 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(packageRoot(), 'src', 'dashboard', 'web', 'tsconfig.json')], { stdio: 'inherit' });
+  buildDashboardScripts();
   const handlerRef: { current: FakeDaemon | null } = { current: null };
   server = new BusServer({
     config: busConfig({
@@ -59,63 +54,34 @@ async function setUp(): Promise<void> {
   daemon = new FakeDaemon(server, 300, 384);
   handlerRef.current = daemon;
   daemon.start();
-  profile = mkdtempSync(join(tmpdir(), 'optoloop-chromium-'));
-  // A fresh profile folder (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchDashboardBrowser();
 }
 
 test.after(async () => {
   daemon?.stop();
   await browser?.close();
   await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function openPage(token: string): Promise<Page> {
-  const page = await browser.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  (page as unknown as { problems: string[] }).problems = problems;
-  await page.goto(url(token));
-  try {
-    await page.waitForSelector('#conn.ok', { timeout: 15_000 });
-  } catch (error) {
-    throw new Error(`page did not connect: conn=${await page.textContent('#conn')}; messages=${await page.textContent('#messages')}; errors=${problems.join(' | ')}`, { cause: error });
-  }
-  return page;
+  return (await openDashboard(browser, url(token))).page;
 }
 
 test('units from the publisher appear with their types; no script errors', async () => {
-  const page = await openPage(READ);
+  const { page, problems } = await openDashboard(browser, url(READ));
   await page.waitForFunction("document.querySelectorAll('#units tbody tr').length === 300", undefined, { timeout: 15_000 });
-  const rows = (await page.evaluate("Array.from(document.querySelectorAll('#units tbody tr'), (tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent))")) as string[][];
+  const rows = await unitTableRows(page);
   for (const u of daemon.units.slice(0, 20)) {
-    const row = rows.find((r) => r[0] === String(u.unitId))!;
+    const row = rows.find((r) => r[COL.unit] === String(u.unitId))!;
     assert.ok(row, `unit ${u.unitId} listed`);
-    assert.is(row[1], String(u.peakChannel));
-    assert.is(row[2], u.classification?.label ?? 'abstain', `unit ${u.unitId} type`);
-    assert.is(row[5], u.tag!.state);
+    assert.is(row[COL.channel], String(u.peakChannel));
+    assert.is(row[COL.type], u.classification?.label ?? 'abstain', `unit ${u.unitId} type`);
+    assert.is(row[COL.tag], u.tag!.state);
   }
   assert.is(await page.textContent('#unit-count'), '300');
   assert.is(await page.textContent('#permissions'), 'subscribe');
   assert.ok(await page.isHidden('#stim'), 'no stimulation controls without the stimulate permission');
-  assert.equal((page as unknown as { problems: string[] }).problems, []);
+  assert.equal(problems, []);
   await page.close();
 });
 

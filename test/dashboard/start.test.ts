@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
@@ -10,11 +9,9 @@ import { packageRoot } from '../../src/core/package-root.js';
 import { isOptoloopError } from '../../src/core/errors.js';
 import { startBusAndDashboard } from '../../src/dashboard/start.js';
 import { RecordingHandler } from '../helpers/bus.js';
+import { buildDashboardScripts } from '../helpers/dashboard-browser.js';
 
-test.before(() => {
-  // The page's scripts, compiled from the current source (what `npm run build` does).
-  execFileSync(process.execPath, [join(packageRoot(), 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(packageRoot(), 'src', 'dashboard', 'web', 'tsconfig.json')]);
-});
+test.before(() => buildDashboardScripts());
 
 test('with no configured token, the printed URL carries a generated read-only token that works on the bus', async () => {
   const handler = new RecordingHandler();

@@ -2,7 +2,8 @@
  * A stand-in for the daemon's publishing side, for bus and dashboard tests: seeded synthetic units
  * (types, tags, waveforms, ACGs, PSTHs) spread over a probe's channels, Poisson spikes, status with
  * a latency histogram, and a CommandHandler that records commands and engages the emergency stop.
- * The lead replaces it with the simulator once the daemon is wired.
+ * It gives the page a rig-sized load (384 channels, 300 units) for the frame-time figures; the
+ * dashboard on the real daemon and simulator is tested in test/dashboard/daemon-e2e.test.ts.
  */
 import type { CommandHandler, CommandResult, DaemonCommand } from '../../src/core/commands.js';
 import { allocateSpikeBatch, type SpikeBatch } from '../../src/core/spikes.js';

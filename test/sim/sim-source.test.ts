@@ -47,6 +47,32 @@ test('real-time pacing: a block is emitted only once its last sample is due, at 
   }
 });
 
+test('sampleDueTimeNs: each block leaves when its last sample is due; a sample is due 1/fs/speed after the one before; null unless running paced', async () => {
+  const scheduler = new VirtualTimeScheduler(undefined, 1000);
+  const clock = { nowNs: () => scheduler.now() * 1e6 };
+  const source = new SimSource({ channels: 32, units: 4, blockFrames: 300, speed: 2, clock, scheduler });
+  const lateNs: number[] = [];
+  source.blocks$.subscribe((b) => lateNs.push(b.hostReceiveTimeNs - source.sampleDueTimeNs(b.firstSampleIndex + b.frameCount - 1)!));
+  await source.open();
+  assert.is(source.sampleDueTimeNs(0), null, 'not started');
+  await source.start();
+  const startNs = clock.nowNs();
+  // 30 kHz at twice real time: sample i is due (i + 1) / 60 000 s after the start.
+  assert.ok(Math.abs(source.sampleDueTimeNs(0)! - startNs - 1e9 / 60_000) < 1e-3);
+  assert.ok(Math.abs(source.sampleDueTimeNs(599)! - startNs - 1e7) < 1e-3);
+  scheduler.flush();
+  assert.is(lateNs.length, 200);
+  for (const [k, ns] of lateNs.entries()) assert.ok(Math.abs(ns) < 1e-3, `block ${k}: ${ns} ns from its last sample's due time`);
+  await source.stop();
+  assert.is(source.sampleDueTimeNs(0), null, 'stopped');
+  await source.close();
+  const unpaced = new SimSource({ channels: 32, units: 4, realTime: false, durationS: 0.01 });
+  await unpaced.open();
+  await unpaced.start();
+  assert.is(unpaced.sampleDueTimeNs(0), null, 'as fast as possible: no due times');
+  await unpaced.close();
+});
+
 test('bundled geometries equal the probe library; NP1000 at 384 channels is bank 0 (electrodes 0…383)', () => {
   for (const [name, path] of [
     ['NP1000', ['imec', 'NP1000', 'NP1000.json']],

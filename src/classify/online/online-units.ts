@@ -111,6 +111,12 @@ export class OnlineUnits {
 
   /** One block's spikes: assign, track, and (every maintenanceIntervalS) maintain and classify. Synchronous. */
   process(result: SnippetResult): void {
+    this.assign(result);
+    this.maintainIfDue(result);
+  }
+
+  /** The per-spike half of process(): unit ids into the batch, features updated. */
+  assign(result: SnippetResult): void {
     const batch = result.spikes;
     if (batch.count > 0) {
       this.assigner.assign(batch, result.noiseUv);
@@ -118,6 +124,14 @@ export class OnlineUnits {
       this.spikes += batch.count;
       for (let k = 0; k < batch.count; k++) if (batch.unitId[k] >= 0) this.assignedSpikes++;
     }
+  }
+
+  /**
+   * The periodic half of process(): merges, splits and classification scheduling when
+   * maintenanceIntervalS of stream time has passed. It takes milliseconds with hundreds of units,
+   * so the daemon runs it after the block's stimulation path rather than before it.
+   */
+  maintainIfDue(result: SnippetResult): void {
     const block = result.block;
     const nowS = (block.firstSampleIndex + block.frameCount) / block.sampleRateHz;
     if (nowS >= this.nextMaintenanceS) {

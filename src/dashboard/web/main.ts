@@ -36,6 +36,15 @@ function labelOf(u: Msg): string | null {
   return u.classification ? (u.classification.label ?? null) : null;
 }
 
+/**
+ * The tag state as shown. A session ended early (emergency stop, abort) leaves the units it had not
+ * decided in state untested although they received pulses: shown as undecided, not as untested.
+ */
+function tagStateText(tag: Msg): string {
+  const state = TAG_STATES[tag.state];
+  return state === 'untested' && tag.pulses > 0 ? 'undecided' : state;
+}
+
 function message(text: string): void {
   $('messages').textContent = text;
 }
@@ -189,7 +198,7 @@ function renderUnits(): void {
     (row.cells[2] as HTMLElement).style.color = typeColour(label);
     setCell(row, 3, u.classification ? fmt(u.classification.confidenceRatio, 1) : '—');
     setCell(row, 4, fmt(u.firingRateHz, 1));
-    setCell(row, 5, tag ? TAG_STATES[tag.state] : '—');
+    setCell(row, 5, tag ? tagStateText(tag) : '—');
     setCell(row, 6, tag && tag.saltP !== null ? tag.saltP.toPrecision(2) : '—');
     setCell(row, 7, fmt(tag?.latencyMs, 2));
     setCell(row, 8, fmt(tag?.jitterMs, 2));
@@ -214,7 +223,7 @@ function renderSelected(): void {
     ['probabilities', c ? (c.classNames as string[]).map((n, i) => `${n} ${fmt(c.probabilities[i] * 100, 0)}%`).join(' · ') : '—'],
     ['trough-to-peak', `${fmt(u.troughToPeakMs, 2)} ms`],
     ['layer', u.layer ?? '—'],
-    ['tag', t ? `${TAG_STATES[t.state]} · ${t.pulses} pulses · reliability ${fmt(t.reliability, 2)}` : '—'],
+    ['tag', t ? `${tagStateText(t)} · ${t.pulses} pulses · reliability ${fmt(t.reliability, 2)}` : '—'],
   ];
   $('sel-kv').innerHTML = '';
   for (const [k, v] of kv) {

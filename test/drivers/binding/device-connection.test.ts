@@ -256,6 +256,67 @@ test('writes go out one at a time in call order; a write without a port rejects'
   await r.connection.close();
 });
 
+/** A rig whose port can also write synchronously, taking at most `takes()` bytes per call (or throwing). */
+function syncRig(takes: () => number | Error): Rig & { sync: number[][] } {
+  const sync: number[][] = [];
+  const binding = new MockBinding();
+  const r = rig({
+    open: async () => {
+      const port = await binding.open({ path: '/dev/mock0' });
+      return Object.assign(port, {
+        writeNow(data: Uint8Array): number {
+          const n = takes();
+          if (n instanceof Error) throw n;
+          const taken = Math.min(n, data.length);
+          sync.push([...data.subarray(0, taken)]);
+          return taken;
+        },
+      });
+    },
+  });
+  // The connection opens the rig's own binding's device: the port above wraps this one instead.
+  const device = binding.createDevice('/dev/mock0');
+  return Object.assign(r, { binding, device, sync });
+}
+
+test('writeNow: an idle link writes synchronously and returns null; behind a pending write it queues in order', async () => {
+  const r = syncRig(() => 64);
+  const order: number[] = [];
+  r.device.onWrite = (data) => order.push(...data);
+  await r.connection.open();
+  assert.is(r.connection.writeNow(Uint8Array.of(1, 2)), null);
+  assert.equal(r.sync, [[1, 2]], 'written before writeNow returned');
+  // An asynchronous write in flight: the next writeNow must not overtake it.
+  const first = r.connection.write(Uint8Array.of(3));
+  const second = r.connection.writeNow(Uint8Array.of(4));
+  assert.ok(second instanceof Promise, 'queued behind the pending write');
+  await Promise.all([first, second]);
+  assert.equal(order, [3, 4]);
+  assert.equal(r.sync, [[1, 2]]);
+  await r.connection.close();
+});
+
+test('writeNow: what the OS does not take at once is queued; a failed write loses the link', async () => {
+  const takes: (number | Error)[] = [1, new OptoloopError('E_DEVICE_DISCONNECTED', 'gone')];
+  const r = syncRig(() => takes.shift() ?? 0);
+  const order: number[] = [];
+  r.device.onWrite = (data) => order.push(...data);
+  await r.connection.open();
+  const rest = r.connection.writeNow(Uint8Array.of(7, 8, 9));
+  assert.ok(rest instanceof Promise);
+  await rest;
+  assert.equal(r.sync, [[7]]);
+  assert.equal(order, [8, 9], 'the rest went through the queue');
+  try {
+    await r.connection.writeNow(Uint8Array.of(10));
+    assert.unreachable('should reject');
+  } catch (error) {
+    assert.is((error as OptoloopError).code, 'E_DEVICE_DISCONNECTED');
+  }
+  assert.ok(r.connection.state !== 'connected', `link lost: ${r.connection.state}`);
+  await r.connection.close();
+});
+
 test('onOpen runs after every (re)open; a failed handshake is a failed attempt', async () => {
   const calls: boolean[] = [];
   let failNext = false;

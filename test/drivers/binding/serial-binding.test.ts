@@ -79,4 +79,28 @@ test('reads land in the caller’s buffer at the offset asked', async () => {
   }
 });
 
+test('writeNow hands the bytes to the OS inside the call; after close it takes nothing', async () => {
+  const pair = await PtyPair.create();
+  try {
+    const host = await serial.open({ path: pair.hostPath, baudRate: 115200 });
+    const device = await serial.open({ path: pair.devicePath, baudRate: 115200 });
+    const buffer = new Uint8Array(16);
+    const reading = device.read(buffer, 0, 16);
+    assert.is(host.writeNow!(Uint8Array.of(213, 77, 5)), 3, 'all three bytes taken at once');
+    const got: number[] = [];
+    let r = await reading;
+    got.push(...buffer.subarray(0, r.bytesRead));
+    while (got.length < 3) {
+      r = await device.read(buffer, 0, 16);
+      got.push(...buffer.subarray(0, r.bytesRead));
+    }
+    assert.equal(got, [213, 77, 5]);
+    await host.close();
+    assert.is(host.writeNow!(Uint8Array.of(1)), 0, 'a closed port takes nothing (the caller falls back to write())');
+    await device.close();
+  } finally {
+    await pair.close();
+  }
+});
+
 test.run();

@@ -1,0 +1,380 @@
+/**
+ * Closed-loop latency of the whole daemon (issue 6, item 5): the real Daemon, in this process, on
+ * the simulator paced like a rig (384 channels × 30 kHz, 1 ms blocks), with the full pipeline and
+ * snippets, online units, the cortex classifier in its worker, the bus with a live subscriber to
+ * spikes, units and status, and rules on four outputs of a Pulse Pal behind the safety governor.
+ * The Pulse Pal is the emulator on the device end of a socat pty pair, in a child process
+ * (pulsepal-emulator-child.ts), so that it does not share the daemon's event loop.
+ *
+ * Per trigger (every acknowledged rule trigger once measuring, ≥ 10 000 by default):
+ * - software: the causing block's arrival at the source (cause.sourceReceiveTimeNs) → the sink's
+ *   write returned (ack.hostWriteTimeNs): what the daemon itself records in its histogram.
+ * - end to end: the simulator's time of the causing sample (cause.sampleIndex) → the emulator's
+ *   read of the op 77 bytes returned. The sample's time is when the paced simulator had it: the
+ *   source emits block k when its last sample is due, so sample i is due at
+ *   start + (i + 1 − firstFrame) / fs (SimSource.sampleDueTimeNs). Times of the two processes are
+ *   put on one clock through CLOCK_MONOTONIC, which all processes share.
+ *   It is split into: sample → its block arrived (the wait for data: the snippet's samples after
+ *   the peak, the block framing, the pacing), and block arrival → device read.
+ * - end to end from the deciding sample (b'): the last sample of the block that carried the spike
+ *   to the rules — the sample whose acquisition made the decision possible, which is how an
+ *   acquisition-to-output figure such as SpikeGLX's is taken — → the emulator's read. (b) minus (b')
+ *   is the wait for the waveform after the peak that unit assignment needs, plus block framing.
+ * Also: the daemon's rule-decision histogram, refused triggers per limit, source pacing lateness,
+ * source buffer occupancy and blocks dropped (from the bus's status messages), event-loop delay
+ * and GC pauses, what the bus subscriber received.
+ *
+ *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]]
+ *
+ * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
+ * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs).
+ *
+ * This measures the host stack (Node, the pty, socat), not USB: a real Pulse Pal 2 adds its USB
+ * CDC transfer and up to one 50 µs firmware cycle.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { cpus, loadavg } from 'node:os';
+import { validateRigConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { LatencyHistogramSnapshot } from '../../src/core/status.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import type { DaemonLog } from '../../src/daemon/log.js';
+import { BusClient } from '../../src/bus/client.js';
+import type { BusStatus } from '../../src/bus/messages.js';
+import { STIM_LIMITS } from '../../src/closedloop/safety-governor.js';
+import { SimSource } from '../../sim/sim-source.js';
+import type { ChildMessage, ParentMessage } from './pulsepal-emulator-child.js';
+import { monotonicMinusClockNs } from './monotonic-offset.js';
+import { percentiles, summary } from './stats.js';
+
+const TARGET_TRIGGERS = Math.max(1, Math.floor(Number(process.argv[2] ?? 10_000)));
+const WARMUP_S = Number(process.argv[3] ?? 8);
+/** Snippet samples after the peak: the pipeline's default (60, what the C4 waveform needs) unless given, to see what that wait costs. */
+const SAMPLES_AFTER = process.argv[4] === undefined ? null : Math.floor(Number(process.argv[4]));
+const CHANNELS = 384;
+const SAMPLE_RATE_HZ = 30_000;
+const BLOCK_FRAMES = 30;
+const OUTPUTS = 4;
+/** ≤ 1000/11 ≈ 91 triggers/s per output: 5 455 per minute, inside the 6 000 configured below. */
+const REFRACTORY_MS = 11;
+const MAX_UNIT_ID = 2048;
+const STALL_MS = 5;
+const TOKEN = 'latency-bench-token-0123456789';
+const SINK = 'pulsepal';
+
+// ── the Pulse Pal emulator, in its own process ───────────────────────────────────────────────
+const childPath = fileURLToPath(new URL('./pulsepal-emulator-child.ts', import.meta.url));
+const child: ChildProcess = fork(childPath, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+let ready: Extract<ChildMessage, { type: 'ready' }> | null = null;
+const deviceTimeNs: number[] = [];
+const deviceMask: number[] = [];
+let flushed: (() => void) | null = null;
+child.on('message', (m: ChildMessage) => {
+  if (m.type === 'ready') ready = m;
+  else if (m.type === 'triggers') {
+    for (let i = 0; i < m.timeNs.length; i++) {
+      deviceTimeNs.push(m.timeNs[i]);
+      deviceMask.push(m.mask[i]);
+    }
+  } else if (m.type === 'flushed') flushed?.();
+});
+const childExited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+await Promise.race([
+  new Promise<void>((resolve) => child.once('message', () => resolve())),
+  childExited.then((code) => {
+    throw new Error(`the emulator process exited (${code}) before it was ready`);
+  }),
+  timeout(20_000, 'the emulator process did not report ready'),
+]);
+const emulator = ready as unknown as Extract<ChildMessage, { type: 'ready' }>;
+// Emulator clock → this process's clock: both offsets are from CLOCK_MONOTONIC.
+const childToHereNs = emulator.monotonicMinusClockNs - monotonicMinusClockNs();
+
+// ── the daemon ───────────────────────────────────────────────────────────────────────────────
+const rules: Record<string, unknown> = {};
+for (let output = 0; output < OUTPUTS; output++) {
+  const units: number[] = [];
+  for (let u = output; u < MAX_UNIT_ID; u += OUTPUTS) units.push(u);
+  rules[`units-mod4-${output}`] = {
+    when: { kind: 'unit-spike', units },
+    action: { sink: SINK, output, train: { pulseWidthMs: 0.1, level: 0.2 } },
+    refractoryMs: REFRACTORY_MS,
+  };
+}
+const config = validateRigConfig({
+  rig: 'latency-bench',
+  source: { kind: 'sim', preset: 'cortex', channels: CHANNELS, seed: 1, blockFrames: BLOCK_FRAMES, realTime: true, speed: 1, keepGroundTruth: false },
+  classifier: { model: 'cortex' },
+  ...(SAMPLES_AFTER === null ? {} : { pipeline: { snippets: { samplesAfter: SAMPLES_AFTER } } }),
+  sinks: { [SINK]: { kind: 'pulsepal', port: emulator.hostPath } },
+  safety: {
+    // Explicit, inside the compiled-in maxima; the governor checks every trigger against them.
+    limits: { maxPulseWidthMs: 1, maxDutyCycle: 0.05, dutyWindowS: 10, maxPulsesPerMinute: 6000, maxLevel: 0.5, maxDelayMs: 0 },
+  },
+  rules,
+  bus: { port: 0, tokens: [{ name: 'bench', token: TOKEN, permissions: ['subscribe'] }] },
+  dashboard: { enabled: false },
+});
+
+const logCounts = { warn: 0, error: 0 };
+const log: DaemonLog = {
+  line(level, stage, message) {
+    if (level === 'info') return;
+    logCounts[level]++;
+    if (logCounts[level] <= 20) process.stderr.write(`  daemon ${level} ${stage}: ${message}\n`);
+  },
+};
+const daemon = await Daemon.start(config, { log });
+const source = daemon.source;
+if (!(source instanceof SimSource)) throw new Error('expected the simulator as the source');
+const stream = daemon.stream!;
+
+// Source pacing: how late each block left the simulator after its last sample was due.
+const maxBlocks = 3_600_000;
+const pacingLateUs = new Float64Array(maxBlocks);
+/** Per measured block: its arrival and when its last sample was due (the deciding sample of what it carried). */
+const blockReceiveNs = new Float64Array(maxBlocks);
+const blockLastDueNs = new Float64Array(maxBlocks);
+let pacedBlocks = 0;
+let measuring = false;
+source.blocks$.subscribe((block) => {
+  if (!measuring || pacedBlocks >= maxBlocks) return;
+  const due = source.sampleDueTimeNs(block.firstSampleIndex + block.frameCount - 1);
+  if (due === null) return;
+  blockReceiveNs[pacedBlocks] = block.hostReceiveTimeNs;
+  blockLastDueNs[pacedBlocks] = due;
+  pacingLateUs[pacedBlocks++] = (block.hostReceiveTimeNs - due) / 1000;
+});
+
+// Every acknowledged trigger, in write order (the order the emulator reads them in).
+const capacity = TARGET_TRIGGERS * 4 + 100_000;
+/** Host time the causing sample was due at the paced source (taken while the source runs). */
+const ackSampleDueNs = new Float64Array(capacity);
+const ackReceiveNs = new Float64Array(capacity);
+const ackWriteNs = new Float64Array(capacity);
+const ackMask = new Int32Array(capacity);
+const ackMeasured = new Uint8Array(capacity);
+let acks = 0;
+let measured = 0;
+let failedAcks = 0;
+daemon.acks$.subscribe(({ sink, ack }) => {
+  if (sink !== SINK || ack.kind !== 'trigger') return;
+  if (!ack.ok) {
+    failedAcks++;
+    return;
+  }
+  if (acks >= capacity) return;
+  const cause = ack.cause;
+  ackSampleDueNs[acks] = cause?.sampleIndex == null ? NaN : (source.sampleDueTimeNs(cause.sampleIndex) ?? NaN);
+  ackReceiveNs[acks] = cause?.sourceReceiveTimeNs ?? NaN;
+  ackWriteNs[acks] = ack.hostWriteTimeNs;
+  ackMask[acks] = ack.outputMask;
+  ackMeasured[acks] = measuring ? 1 : 0;
+  if (measuring) measured++;
+  acks++;
+});
+
+// ── the bus, with a live subscriber ──────────────────────────────────────────────────────────
+const address = daemon.bus!.address!;
+const client = await BusClient.connect(`ws://${address.host}:${address.port}/bus`, { token: TOKEN, clientName: 'latency-bench' });
+const received = { spikes: 0, spikeBatches: 0, units: 0, statuses: 0, dropped: 0, gaps: 0 };
+const statuses: BusStatus[] = [];
+client.on('spikes', (b) => {
+  received.spikeBatches++;
+  received.spikes += b.count;
+});
+client.on('units', () => received.units++);
+client.on('status', (s) => {
+  received.statuses++;
+  if (measuring) statuses.push(s);
+});
+client.on('dropped', () => received.dropped++);
+client.on('gap', () => received.gaps++);
+await client.subscribe(['spikes', 'units', 'status']);
+
+// ── warm-up, then measure ────────────────────────────────────────────────────────────────────
+console.log(`latency: Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`latency: ${stream.channelCount} channels × ${stream.sampleRateHz} Hz, ${BLOCK_FRAMES}-frame blocks (${(BLOCK_FRAMES / stream.sampleRateHz) * 1000} ms), real time; warm-up ${WARMUP_S} s, then ${TARGET_TRIGGERS} triggers`);
+await sleep(WARMUP_S * 1000);
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+const gcPausesMs: number[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPausesMs.push(e.duration);
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+const blocksAtStart = daemon.counters.blocks;
+const spikesAtStart = daemon.counters.spikes;
+daemon.softwareLatency.reset();
+daemon.ruleLatency.reset();
+const refusedAtStart = refusalCounts();
+loopDelay.enable();
+const cpuAtStart = process.cpuUsage();
+const usageAtStart = process.resourceUsage();
+const stalls = startStallProbe();
+measuring = true;
+const startNs = systemClock.nowNs();
+// Guard: 91 triggers/s per output at most, so at best ~28 s for 10 000; give up well after that.
+const guardMs = 120_000 + (TARGET_TRIGGERS / (OUTPUTS * 20)) * 1000;
+while (measured < TARGET_TRIGGERS) {
+  if (systemClock.nowNs() - startNs > guardMs * 1e6) break;
+  if (daemon.failure || daemon.counters.failedBlocks > 100) break;
+  await sleep(200);
+}
+measuring = false;
+const cpu = process.cpuUsage(cpuAtStart);
+const usageAtEnd = process.resourceUsage();
+stalls.stop();
+const durationS = (systemClock.nowNs() - startNs) / 1e9;
+loopDelay.disable();
+gcObserver.disconnect();
+const status = daemon.status();
+const software = daemon.softwareLatency.snapshot();
+const ruleDecision = daemon.ruleLatency.snapshot();
+const refusedAtEnd = refusalCounts();
+const blocks = daemon.counters.blocks - blocksAtStart;
+const spikes = daemon.counters.spikes - spikesAtStart;
+// One more status over the bus, so that the published histogram of the measured span is seen.
+const statusesSeen = received.statuses;
+await waitFor(() => received.statuses > statusesSeen, 5000);
+const publishedSoftware = statuses.length ? statuses[statuses.length - 1].latency.find((h) => h.name === 'software') ?? null : null;
+
+await client.close();
+await daemon.stop();
+
+// Every trigger written must have been read by the emulator: wait for the last batches.
+for (let attempt = 0; attempt < 25 && deviceTimeNs.length < acks; attempt++) {
+  const done = new Promise<void>((resolve) => (flushed = resolve));
+  child.send({ type: 'flush' } satisfies ParentMessage);
+  await Promise.race([done, sleep(2000)]);
+  if (deviceTimeNs.length < acks) await sleep(200);
+}
+child.send({ type: 'close' } satisfies ParentMessage);
+await Promise.race([childExited, sleep(5000)]);
+if (child.exitCode === null) child.kill();
+
+// ── results ──────────────────────────────────────────────────────────────────────────────────
+if (measured < TARGET_TRIGGERS) console.log(`latency: WARNING: only ${measured} triggers within ${durationS.toFixed(1)} s (wanted ${TARGET_TRIGGERS})${daemon.failure ? `; the daemon failed: ${daemon.failure}` : ''}`);
+const softwareUs: number[] = [];
+const endToEndUs: number[] = [];
+const dataWaitUs: number[] = [];
+const arrivalToDeviceUs: number[] = [];
+const writeToDeviceUs: number[] = [];
+const decidingSampleToDeviceUs: number[] = [];
+const lastDueByArrival = new Map<number, number>();
+for (let b = 0; b < pacedBlocks; b++) lastDueByArrival.set(blockReceiveNs[b], blockLastDueNs[b]);
+let maskMismatches = 0;
+let unmatched = 0;
+for (let i = 0; i < acks; i++) {
+  if (ackMeasured[i] === 0) continue;
+  softwareUs.push((ackWriteNs[i] - ackReceiveNs[i]) / 1000);
+  dataWaitUs.push((ackReceiveNs[i] - ackSampleDueNs[i]) / 1000);
+  if (i >= deviceTimeNs.length) {
+    unmatched++;
+    continue;
+  }
+  if (deviceMask[i] !== ackMask[i]) maskMismatches++;
+  const atDeviceNs = deviceTimeNs[i] + childToHereNs;
+  endToEndUs.push((atDeviceNs - ackSampleDueNs[i]) / 1000);
+  arrivalToDeviceUs.push((atDeviceNs - ackReceiveNs[i]) / 1000);
+  writeToDeviceUs.push((atDeviceNs - ackWriteNs[i]) / 1000);
+  const decidingDueNs = lastDueByArrival.get(ackReceiveNs[i]);
+  if (decidingDueNs !== undefined) decidingSampleToDeviceUs.push((atDeviceNs - decidingDueNs) / 1000);
+}
+
+const refused = refusedAtEnd.map((n, i) => n - refusedAtStart[i]);
+const refusedTotal = refused.reduce((a, b) => a + b, 0);
+const occupancy = Float64Array.from(statuses.map((s) => s.sourceBufferOccupancy));
+const gc = Float64Array.from(gcPausesMs.map((ms) => ms * 1000));
+const snippets = config.pipeline.snippets;
+
+console.log(`latency: ${measured} triggers in ${durationS.toFixed(1)} s over ${OUTPUTS} Pulse Pal outputs (${(measured / durationS).toFixed(0)}/s), ${blocks} blocks, ${spikes} spikes (${(spikes / durationS).toFixed(0)}/s), ${daemon.unitSummaries().length} units`);
+console.log(`  daemon process CPU (main thread + classifier worker + threads): ${(((cpu.user + cpu.system) / 1e6 / durationS) * 100).toFixed(0)} % of one core; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`  pipeline: snippets ${snippets.samplesBefore}+1+${snippets.samplesAfter} samples (${((snippets.samplesAfter / SAMPLE_RATE_HZ) * 1000).toFixed(2)} ms after the peak), classifier ${config.classifier.model} in its worker`);
+console.log(summary('  (a) software: block arrival → sink write returned     ', Float64Array.from(softwareUs)));
+console.log(summary('  (b) end to end: causing sample → emulator read         ', Float64Array.from(endToEndUs)));
+console.log(summary('      of which sample → its block arrived (data wait)    ', Float64Array.from(dataWaitUs)));
+console.log(summary('      of which block arrival → emulator read             ', Float64Array.from(arrivalToDeviceUs)));
+console.log(summary('      sink write returned → emulator read                ', Float64Array.from(writeToDeviceUs)));
+console.log(summary(`  (b') end to end: deciding sample → emulator read (${decidingSampleToDeviceUs.length})`, Float64Array.from(decidingSampleToDeviceUs)));
+console.log(histogramLine('  daemon histogram, software (bucket edges)              ', software));
+console.log(histogramLine('  daemon histogram, rule decision: arrival → trigger    ', ruleDecision));
+console.log(histogramLine('  software histogram as published on the bus (run total)', publishedSoftware));
+console.log(summary('  source pacing: block emitted after its last sample due', pacingLateUs.subarray(0, pacedBlocks)));
+console.log(`  event-loop delay (monitorEventLoopDelay, 1 ms resolution): p50 ${fmtMs(loopDelay.percentile(50))}, p99 ${fmtMs(loopDelay.percentile(99))}, p99.9 ${fmtMs(loopDelay.percentile(99.9))}, max ${fmtMs(loopDelay.max)}`);
+console.log(
+  `  main-thread stalls > ${STALL_MS} ms (1 ms ticks late): ${stalls.count} (${stalls.busy} with the process on CPU most of the gap — long tasks; ${stalls.starved} with it mostly off CPU — not scheduled; ${stalls.count - stalls.busy - stalls.starved} mixed), longest ${stalls.longestMs.toFixed(1)} ms; involuntary context switches ${usageAtEnd.involuntaryContextSwitches - usageAtStart.involuntaryContextSwitches}, voluntary ${usageAtEnd.voluntaryContextSwitches - usageAtStart.voluntaryContextSwitches}`,
+);
+console.log(gc.length ? `${summary(`  GC pauses (${gc.length})                                    `, gc)}` : '  GC pauses: none');
+const occ = percentiles(occupancy);
+console.log(`  source buffer occupancy (bus status, ${occupancy.length} messages): p50 ${fmtPct(occ.p50)}, p99 ${fmtPct(occ.p99)}, max ${fmtPct(occ.max)} of ${config.daemon.sourceBufferMs} ms; blocks dropped ${status.blocksDropped}, overflowed ${status.blocksOverflowed}, failed ${daemon.counters.failedBlocks}`);
+console.log(`  governor: ${refusedTotal} triggers refused${refusedTotal ? ` (${STIM_LIMITS.map((l, i) => (refused[i] ? `${l} ${refused[i]}` : '')).filter(Boolean).join(', ')})` : ''}; sink failures ${failedAcks}; emulator reads matched ${measured - unmatched} of ${measured}, mask mismatches ${maskMismatches}`);
+console.log(`  bus subscriber: ${received.spikes} spikes in ${received.spikeBatches} batches, ${received.units} unit updates, ${received.statuses} status messages, ${received.dropped} drop notices, ${received.gaps} gaps; daemon log: ${logCounts.warn} warnings, ${logCounts.error} errors`);
+const sw = percentiles(Float64Array.from(softwareUs));
+const e2e = percentiles(Float64Array.from(endToEndUs));
+const e2eDeciding = percentiles(Float64Array.from(decidingSampleToDeviceUs));
+console.log(
+  `  targets: software p50 ≤ 200 µs ${sw.p50 <= 200 ? 'met' : 'MISSED'} (${sw.p50.toFixed(0)} µs), p99.9 ≤ 1 ms ${sw.p999 <= 1000 ? 'met' : 'MISSED'} (${sw.p999.toFixed(0)} µs); end to end p99 ≤ 2 ms from the spike's peak ${e2e.p99 <= 2000 ? 'met' : 'MISSED'} (${e2e.p99.toFixed(0)} µs), from the deciding sample ${e2eDeciding.p99 <= 2000 ? 'met' : 'MISSED'} (${e2eDeciding.p99.toFixed(0)} µs)`,
+);
+if (measured < TARGET_TRIGGERS || unmatched > 0 || maskMismatches > 0 || daemon.counters.failedBlocks > 0) process.exitCode = 1;
+
+// ── helpers ──────────────────────────────────────────────────────────────────────────────────
+function refusalCounts(): number[] {
+  const total = new Array<number>(STIM_LIMITS.length).fill(0);
+  for (const governor of daemon.governors.values()) governor.refusalCounts.forEach((n, i) => (total[i] += n));
+  return total;
+}
+
+function fmtMs(ns: number): string {
+  return `${(ns / 1e6).toFixed(3)} ms`;
+}
+
+/**
+ * Ticks every 1 ms on the main thread; a tick that comes more than STALL_MS late is a stall. The
+ * process's CPU time over the gap tells its kind: near the gap, the thread (or the classifier
+ * worker) was running — a long task; near zero, nothing of ours ran — the OS did not schedule us.
+ */
+function startStallProbe() {
+  const result = { count: 0, busy: 0, starved: 0, longestMs: 0, stop: () => clearInterval(timer) };
+  let lastNs = systemClock.nowNs();
+  let lastCpu = process.cpuUsage();
+  const timer = setInterval(() => {
+    const nowNs = systemClock.nowNs();
+    const gapMs = (nowNs - lastNs) / 1e6;
+    const cpuNow = process.cpuUsage();
+    if (gapMs > STALL_MS + 1) {
+      const cpuMs = (cpuNow.user + cpuNow.system - lastCpu.user - lastCpu.system) / 1000;
+      result.count++;
+      if (cpuMs > 0.7 * gapMs) result.busy++;
+      else if (cpuMs < 0.3 * gapMs) result.starved++;
+      if (gapMs > result.longestMs) result.longestMs = gapMs;
+    }
+    lastNs = nowNs;
+    lastCpu = cpuNow;
+  }, 1);
+  return result;
+}
+
+function histogramLine(label: string, h: LatencyHistogramSnapshot | null): string {
+  if (!h || h.count === 0) return `${label}: (empty)`;
+  const f = (v: number | null) => (v === null ? '–' : `${(v / 1000).toFixed(3)} ms`);
+  return `${label}: p50 ${f(h.p50Us)}, p99 ${f(h.p99Us)}, p99.9 ${f(h.p999Us)}, max ${f(h.maxUs)} (${h.count})`;
+}
+
+function fmtPct(v: number): string {
+  return Number.isNaN(v) ? '–' : `${(v * 100).toFixed(1)} %`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function timeout(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+}
+
+async function waitFor(condition: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await sleep(50);
+}
