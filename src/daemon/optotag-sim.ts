@@ -7,7 +7,12 @@
  * Reproducible: the stream is generated as fast as it is consumed, the session starts on the first
  * block and schedules its pulses on the stream clock, the simulated light places each pulse on the
  * stream clock, and the daemon's clock (the safety governor's pulses-per-minute and duty-cycle
- * windows) is the stream's own time, not the wall clock's.
+ * windows) is the stream's own time, not the wall clock's. The one asynchronous step, programming
+ * the light's train when the session starts, completes at the source's next yield: the source
+ * yields at least every 50 ms of stream (`yieldEveryMs`), well before the first pulse is due (the
+ * shortest interval the schema allows is > 500 ms), whatever the machine's speed. (With several
+ * `levels` each level change is programmed when its pulse is due and the pulse waits for the next
+ * yield, which is then not reproducible to the block.)
  *
  * Scoring (the matching shared with the model build, src/classify/eval): a detected spike ↔ a
  * ground-truth spike within ±0.5 ms whose unit's peak channel is within 60 µm; each detected unit
@@ -192,7 +197,7 @@ export function optotagSimConfig(options: OptotagSimOptions) {
   }
   return validateRigConfig({
     rig: options.rig ?? `optotag-sim-${options.opsin.join('+')}`,
-    source: { kind: 'sim', preset: 'cortex', channels: options.channels, seed: options.seed, opsin: [...options.opsin], realTime: false, durationS, keepGroundTruth: true, ...(options.sim ?? {}) },
+    source: { kind: 'sim', preset: 'cortex', channels: options.channels, seed: options.seed, opsin: [...options.opsin], realTime: false, yieldEveryMs: 50, durationS, keepGroundTruth: true, ...(options.sim ?? {}) },
     ...(options.pipeline ? { pipeline: options.pipeline } : {}),
     sinks: { stim: { kind: 'sim' } },
     optotag,
