@@ -34,6 +34,12 @@ export interface SimSourceOptions extends SimOptionsInput {
   readonly clock?: MonotonicClock;
   readonly scheduler?: SchedulerLike;
   readonly streamId?: string;
+  /**
+   * As fast as possible: also yield to the event loop after this much stream time (ms), so that
+   * asynchronous steps (a stimulator's programming) complete at reproducible stream times however
+   * fast the machine is; null (default) yields only after ~10 ms of work.
+   */
+  readonly yieldEveryMs?: number | null;
   /** Keep the ground truth in memory (default true; a long live run may turn it off). */
   readonly keepGroundTruth?: boolean;
 }
@@ -53,6 +59,7 @@ export class SimSource implements SampleSource {
   private readonly realTime: boolean;
   private readonly speed: number;
   private readonly totalFrames: number | null;
+  private readonly yieldEveryFrames: number;
   private readonly clock: MonotonicClock;
   private readonly scheduler: SchedulerLike;
   private readonly block: MutableInt16Block;
@@ -62,11 +69,12 @@ export class SimSource implements SampleSource {
   private readonly pumpWork = () => this.pump();
 
   constructor(options: SimSourceOptions = {}) {
-    const { blockFrames = 30, realTime = true, speed = 1, durationS = null, clock = systemClock, scheduler = asyncScheduler, streamId, keepGroundTruth = true, ...simOptions } = options;
+    const { blockFrames = 30, realTime = true, speed = 1, durationS = null, clock = systemClock, scheduler = asyncScheduler, streamId, keepGroundTruth = true, yieldEveryMs = null, ...simOptions } = options;
     if (!Number.isInteger(blockFrames) || blockFrames < 1 || blockFrames > 1_048_576) {
       throw new OptoloopError('E_OPTIONS_INVALID', `sim.blockFrames: expected an integer 1…1048576, got ${blockFrames}`, { stage: STAGE });
     }
     if (!(speed > 0)) throw new OptoloopError('E_OPTIONS_INVALID', `sim.speed: expected a positive number, got ${speed}`, { stage: STAGE });
+    if (yieldEveryMs !== null && !(yieldEveryMs > 0)) throw new OptoloopError('E_OPTIONS_INVALID', `sim.yieldEveryMs: expected a positive number or null, got ${yieldEveryMs}`, { stage: STAGE });
     if (durationS !== null && !(durationS > 0)) throw new OptoloopError('E_OPTIONS_INVALID', `sim.durationS: expected a positive number or null, got ${durationS}`, { stage: STAGE });
     this.simulation = createSimulation(simOptions);
     this.simulation.generator.groundTruth.enabled = keepGroundTruth;
@@ -77,6 +85,7 @@ export class SimSource implements SampleSource {
     this.scheduler = scheduler;
     const rate = this.simulation.options.sampleRateHz;
     this.totalFrames = durationS === null ? null : Math.round(durationS * rate);
+    this.yieldEveryFrames = yieldEveryMs === null ? Infinity : Math.max(1, Math.round((yieldEveryMs * rate) / 1000));
     const C = this.simulation.generator.channelCount;
     const id = streamId ?? `sim-${this.simulation.options.preset}-${C}ch`;
     this.block = {
@@ -173,8 +182,10 @@ export class SimSource implements SampleSource {
     this.pending = null;
     if (this.currentState !== 'running') return;
     const started = performance.now();
+    const startFrame = this.simulation.generator.position;
     for (;;) {
       if (this.realTime && this.msUntilNextBlock() > 0) break;
+      if (!this.realTime && this.simulation.generator.position - startFrame >= this.yieldEveryFrames) break;
       if (!this.emitNextBlock()) {
         this.finish();
         return;

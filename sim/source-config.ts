@@ -16,6 +16,10 @@ export const simSourceSchema = s.object(
     durationS: s.nullable(s.number({ above: 0 }), { description: 'Stop after this long; null runs until stopped.' }),
     speed: s.number({ above: 0, default: 1, description: 'Pace: 1 = real time, 2 = twice as fast. Use realTime: false for as fast as possible.' }),
     realTime: s.boolean({ default: true, description: 'Pace blocks by the clock; false generates as fast as the pipeline takes them.' }),
+    yieldEveryMs: s.nullable(s.number({ above: 0 }), {
+      description:
+        'With realTime: false, also yield to the event loop after this much stream time, so that asynchronous steps (a stimulator being programmed) land at the same stream time on any machine; null yields after ~10 ms of work.',
+    }),
     blockFrames: s.number({ integer: true, min: 1, max: 1_048_576, default: 30, description: 'Frames per block (30 = 1 ms at 30 kHz).' }),
     keepGroundTruth: s.boolean({ default: true, description: 'Keep every emitted spike and pulse in memory (the ground truth accuracy is measured against): ~13 bytes per spike, e.g. ~100–300 MB per hour at 384 channels.' }),
   },

@@ -18,8 +18,15 @@
  * responder side, SALT p < saltAlpha and the other criteria are evaluable (≥ minWaveformSpikes
  * evoked waveforms when waveforms arrive); it is then tagged iff every criterion passes. A
  * responder whose SALT p is not yet below saltAlpha keeps being tested. The session stops when
- * every unit is decided, or at maxPulses, where undecided units get the fixed-protocol decision
- * (the criteria alone). A tag therefore needs both the sequential test and SALT: the false-tag rate
+ * every unit present from the start (first seen within minPulses pulses) with ≥ waitMinSpikes spikes
+ * is decided, or at maxPulses; a unit still undecided after
+ * unitMaxPulses of its own pulses is decided by the criteria then (the sequential test truncated:
+ * its expected length is longest for a true gain between 0 and δ, and in a session of hundreds of
+ * units some unit always sits there); undecided units at the end get the
+ * fixed-protocol decision (the criteria alone). Online clustering keeps creating small units (split
+ * fragments, units first seen late, a few spikes each) that cannot reach a sequential decision —
+ * too few pulses since they appeared, or too few evoked waveforms — and waiting for them would
+ * hold every session open to maxPulses. A tag therefore needs both the sequential test and SALT: the false-tag rate
  * per unit is at most α/(1 − β), and lower still for the SALT condition.
  */
 import * as s from '../config/schema.js';
@@ -68,8 +75,9 @@ export const optotagStoppingSchema = s.object(
     minReliabilityGain: s.number({
       above: 0,
       below: 1,
-      default: 0.2,
-      description: 'δ: the smallest increase of the response probability over baseline that counts as a responder.',
+      default: 0.1,
+      description:
+        'δ: the smallest increase of the response probability over baseline that counts as a responder. 0.1 rather than 0.2: in a simulated PV session through the daemon, collisions among the synchronous evoked spikes left some opsin cells’ units with gains of 0.1–0.2, which δ = 0.2 called non-responders (recall 33/37 vs 35/37 cells at 384 channels, no false positives either way).',
     }),
     lookEveryPulses: s.number({ integer: true, min: 1, default: 5, description: 'Decisions are re-evaluated every this many pulses (SALT is the costly part).' }),
     saltPerBlock: s.number({
@@ -78,6 +86,27 @@ export const optotagStoppingSchema = s.object(
       max: 1000,
       default: 2,
       description: 'SALT evaluations per block during a decision look (≈0.4 ms each with 50 baseline windows): a look is spread over blocks so that the loop never stalls.',
+    }),
+    unitMaxPulses: s.number({
+      integer: true,
+      min: 2,
+      default: 100,
+      description:
+        'A unit still undecided after this many of its own pulses gets the criteria verdict then (a truncated sequential test): units whose response probability lies between H0 and H1, or responders whose SALT or evoked waveforms never got there, would otherwise hold the session to maxPulses.',
+    }),
+    noResponseMinSaltP: s.number({
+      above: 0,
+      max: 1,
+      default: 0.1,
+      description:
+        'A unit at the sequential test’s lower bound is decided “not tagged” only if its SALT p is at least this; below it (time-locked spikes, but rare) it is tested on, up to unitMaxPulses. 1 hardly ever lets the lower bound decide alone: only units with SALT p = 1.',
+    }),
+    waitMinSpikes: s.number({
+      integer: true,
+      min: 0,
+      default: 100,
+      description:
+        'The adaptive stop waits only for undecided units present from the start (first seen within the first minPulses pulses) with at least this many spikes in the session; the others (sparse fragments of an over-split unit, units that online clustering splits off or promotes later) are tested while it runs and get the criteria verdict when it stops, as at maxPulses.',
     }),
     minWaveformSpikes: s.number({
       integer: true,

@@ -33,7 +33,12 @@ import { waveformCorrelation, type MeanWaveform } from './waveform-correlation.j
 export type OptotagSessionState = 'idle' | 'running' | 'finished' | 'aborted';
 
 /** How a unit's decision was reached. */
-export type DecidedBy = 'sequential-no-response' | 'sequential-and-criteria' | 'max-pulses' | 'stopped';
+/**
+ * 'adaptive-stop': a unit too sparse for the adaptive stop to wait for, given the criteria verdict
+ * when it stopped; 'unit-max-pulses': no sequential verdict after stopping.unitMaxPulses of its own
+ * pulses, given the criteria verdict then.
+ */
+export type DecidedBy = 'sequential-no-response' | 'sequential-and-criteria' | 'unit-max-pulses' | 'adaptive-stop' | 'max-pulses' | 'stopped';
 
 export interface UnitTagResult {
   readonly unitId: number;
@@ -132,6 +137,8 @@ export class OptotagSession {
   private readonly waveforms: UnitWaveforms;
   private readonly decision: Uint8Array; // 0 undecided, 1 tagged, 2 not tagged
   private readonly decidedAt: Int32Array;
+  /** Pulses analysed when the unit's first spike arrived. */
+  private readonly firstSeenAtPulse: Int32Array;
   private readonly decidedBy: (DecidedBy | null)[];
   private readonly failedCriteria: (readonly TagCriterion[])[];
   private readonly spikeTimes: (Float64Array | null)[];
@@ -172,6 +179,7 @@ export class OptotagSession {
     this.waveforms = new UnitWaveforms(n);
     this.decision = new Uint8Array(n);
     this.decidedAt = new Int32Array(n).fill(-1);
+    this.firstSeenAtPulse = new Int32Array(n);
     this.decidedBy = new Array<DecidedBy | null>(n).fill(null);
     this.failedCriteria = new Array<readonly TagCriterion[]>(n).fill([]);
     this.spikeTimes = new Array<Float64Array | null>(n).fill(null);
@@ -255,6 +263,7 @@ export class OptotagSession {
       slot = this.slotCount++;
       this.slotOfUnit[unitId] = slot;
       this.unitOfSlot[slot] = unitId;
+      this.firstSeenAtPulse[slot] = this.analysed;
     }
     return slot;
   }
@@ -459,10 +468,21 @@ export class OptotagSession {
     return { ...quick, saltP: Number.isNaN(p) ? null : p, saltI: Number.isNaN(i) ? null : i };
   }
 
+  /**
+   * Every unit the adaptive stop waits for is decided, and at least one unit is. It waits for the
+   * units present from the start (first seen within the first minPulses pulses) with at least
+   * waitMinSpikes spikes: online clustering keeps creating units (split-off groups, late
+   * promotions), and waiting for each newcomer's own test would hold a large session to maxPulses.
+   */
   private allDecided(): boolean {
-    if (this.slotCount === 0) return false;
-    for (let slot = 0; slot < this.slotCount; slot++) if (this.decision[slot] === 0) return false;
-    return true;
+    const wait = this.config.stopping.waitMinSpikes;
+    const early = this.config.protocol.minPulses;
+    let decided = 0;
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      if (this.decision[slot] !== 0) decided++;
+      else if (this.spikeCount[slot] >= wait && this.firstSeenAtPulse[slot] < early) return false;
+    }
+    return decided > 0;
   }
 
   /** The sequential test's log-likelihood ratio for a unit (see optotag-config.ts). */
@@ -509,18 +529,33 @@ export class OptotagSession {
         continue;
       }
       const acc = this.accumulators[slot];
+      // A unit tested this long without a verdict (its response probability between H0 and H1, or
+      // a responder whose SALT or evoked waveforms never got there) gets the criteria's verdict.
+      let truncated = false;
       if (!final) {
         if (acc.trials < this.config.protocol.minPulses) {
           this.passCursor++;
           continue;
         }
         const llr = this.sequentialLlr(slot);
+        truncated = acc.trials >= st.unitMaxPulses;
         if (llr <= lower) {
-          this.decide(slot, false, [], 'sequential-no-response');
-          this.passCursor++;
-          continue;
+          // "No gain of δ" is not "no response": a unit whose spikes are time-locked to the light
+          // (SALT) but rarely follow a pulse — most of its evoked spikes lost to collisions with
+          // the other opsin cells' synchronous spikes, or assigned to a fragment of it — keeps
+          // being tested, and gets the criteria's verdict at unitMaxPulses.
+          if (!this.saltFresh(slot)) {
+            if (budget <= 0) return;
+            budget--;
+          }
+          const saltP = this.statsOf(slot).saltP;
+          if (saltP === null || saltP >= st.noResponseMinSaltP) {
+            this.decide(slot, false, [], 'sequential-no-response');
+            this.passCursor++;
+            continue;
+          }
         }
-        if (llr < upper) {
+        if (llr < upper && !truncated) {
           this.passCursor++;
           continue;
         }
@@ -531,9 +566,9 @@ export class OptotagSession {
       }
       const stats = this.statsOf(slot);
       this.passCursor++;
-      if (final) {
+      if (final || truncated) {
         const d = decideTag(stats, this.waveformR(slot), this.config.criteria);
-        this.decide(slot, d.tagged, d.failed, this.passBy);
+        this.decide(slot, d.tagged, d.failed, final ? this.passBy : 'unit-max-pulses');
         continue;
       }
       if (stats.saltP === null || stats.saltP >= this.config.criteria.saltAlpha) continue;
@@ -543,7 +578,7 @@ export class OptotagSession {
     }
     this.passKind = 0;
     if (final) this.finish(this.passReason);
-    else if (this.analysed >= this.config.protocol.minPulses && this.allDecided()) this.beginPass(2, `every unit decided after ${this.analysed} pulses`, 'sequential-and-criteria');
+    else if (this.analysed >= this.config.protocol.minPulses && this.allDecided()) this.beginPass(2, `every unit decided after ${this.analysed} pulses`, 'adaptive-stop');
   }
 
   private decide(slot: number, tagged: boolean, failed: readonly TagCriterion[], by: DecidedBy): void {

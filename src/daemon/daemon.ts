@@ -17,7 +17,7 @@ import type { CommandHandler, CommandResult, DaemonCommand } from '../core/comma
 import { isOptoloopError } from '../core/errors.js';
 import type { SampleBlock } from '../core/sample-block.js';
 import type { SampleSource, StreamInfo } from '../core/sample-source.js';
-import type { DetectionResult, SnippetResult } from '../core/spikes.js';
+import type { DetectionResult, SnippetResult, SpikeBatch } from '../core/spikes.js';
 import type { DaemonStatus, DeviceStatus } from '../core/status.js';
 import type { StimulusAck } from '../core/stimulus-sink.js';
 import type { UnitSummary } from '../core/units.js';
@@ -30,6 +30,7 @@ import { LatencyHistogram } from '../closedloop/latency-histogram.js';
 import { RuleEngine } from '../closedloop/rules/rule-engine.js';
 import { CellTypeTable } from '../closedloop/rules/cell-type-table.js';
 import type { SafetyGovernor } from '../closedloop/safety-governor.js';
+import type { OptotagResult } from '../closedloop/optotag-session.js';
 import { BciOutput } from '../closedloop/bci/bci-output.js';
 import { readDecoder } from '../closedloop/bci/decoder-format.js';
 import type { BusServer } from '../bus/server.js';
@@ -49,6 +50,14 @@ export interface DaemonDeps {
   readonly clock?: MonotonicClock;
   readonly scheduler?: SchedulerLike;
   readonly log?: DaemonLog;
+  /**
+   * Sees every spike batch after unit assignment, synchronously, before the closed loop does
+   * (borrowed: copy what you keep). For evaluations against a simulator's ground truth; nothing
+   * in a live rig sets it.
+   */
+  readonly onSpikes?: (batch: SpikeBatch) => void;
+  /** Called when an optotagging session ends (after its tagged units went to the library). */
+  readonly onOptotagEnd?: (result: OptotagResult) => void;
 }
 
 /** Counters of what went through the daemon; they only grow. */
@@ -98,6 +107,7 @@ export class Daemon implements CommandHandler {
   private resolveDone: () => void = () => {};
   private stopping = false;
   private lastError: string | null = null;
+  private optotagPendingStart = false;
 
   private constructor(
     readonly config: RigConfig,
@@ -189,8 +199,10 @@ export class Daemon implements CommandHandler {
       layout,
       rig: config.rig,
       log: (level, line) => this.log.line(level, 'optotag', line),
-      onEnd: (result) =>
-        this.info('optotag', `session ${result.state}: ${result.pulsesDelivered} pulses delivered, ${result.units.filter((u) => u.tagged).length} of ${result.units.length} units tagged (${result.reason})`),
+      onEnd: (result) => {
+        this.info('optotag', `session ${result.state}: ${result.pulsesDelivered} pulses delivered, ${result.units.filter((u) => u.tagged).length} of ${result.units.length} units tagged (${result.reason})`);
+        this.deps.onOptotagEnd?.(result);
+      },
     });
     this.commands = new ClosedLoopCommands({ governors: this.sinks.governors, rules: this.rules, optotag: this.optotag, log: (line) => this.info('commands', line) });
 
@@ -248,17 +260,11 @@ export class Daemon implements CommandHandler {
     this.timers.push(setInterval(() => this.publishUnits(), config.daemon.unitsIntervalMs));
     for (const t of this.timers) t.unref();
 
+    // optotagOnStart: the session needs the stream's clock, so it starts with the first block's
+    // result (onResult) — on the stream clock, so that a simulated session is reproducible.
+    this.optotagPendingStart = config.daemon.optotagOnStart;
     await source.start();
     this.info('daemon', `running${this.dashboardUrl ? `; dashboard: ${this.dashboardUrl}` : ''}`);
-    if (config.daemon.optotagOnStart) {
-      // The session needs the stream's clock: start it with the first blocks.
-      const first = setTimeout(() => {
-        const r = this.handle({ kind: 'start-optotag' }, 'config');
-        if (!r.ok) this.warn('optotag', r.message);
-      }, 50);
-      first.unref();
-      this.timers.push(first);
-    }
   }
 
   /** Per block, synchronously: unit ids, then the stimulation path, then publishing, then unit maintenance. */
@@ -269,7 +275,9 @@ export class Daemon implements CommandHandler {
       const snippets = isSnippetResult(result) ? result : null;
       if (snippets) this.units?.assign(snippets);
       this.counters.spikes += batch.count;
+      this.deps.onSpikes?.(batch);
       const endSample = block.firstSampleIndex + block.frameCount;
+      if (this.optotagPendingStart) this.startOptotagOnStart();
       if (batch.count > 0) {
         this.rules?.onSpikes(batch);
         this.optotag?.session?.onSpikes(batch);
@@ -289,6 +297,17 @@ export class Daemon implements CommandHandler {
         this.log.line('error', 'daemon', `block processing failed (${this.counters.failedBlocks} so far): ${(error as Error).stack ?? error}`);
       }
     }
+  }
+
+  private startOptotagOnStart(): void {
+    this.optotagPendingStart = false;
+    const r = this.handle({ kind: 'start-optotag' }, 'config');
+    if (!r.ok) this.warn('optotag', r.message);
+  }
+
+  /** The last optotagging session's result once it ended (null before). */
+  get optotagResult(): OptotagResult | null {
+    return this.optotag?.lastResult ?? null;
   }
 
   private onAck(sinkName: string, ack: StimulusAck): void {

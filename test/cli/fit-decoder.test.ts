@@ -1,3 +1,4 @@
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -60,6 +61,65 @@ test('bad input is named: unit ids, behaviour order and columns, options', async
   assert.match(units.err, '--units: unit 500 has no spikes');
   const missing = await runCli(['fit-decoder', '--spikes', spikes, '--out', out]);
   assert.match(missing.err, '--behaviour <file> is required');
+  const both = await runCli(['fit-decoder', '--spikes', spikes, '--recording', spikes, '--behaviour', behaviour, '--out', out]);
+  assert.is(both.code, 2);
+  assert.match(both.err, 'give either --spikes <file> or --recording <file>');
+  const stray = await runCli(['fit-decoder', '--spikes', spikes, '--config', 'rig.yaml', '--behaviour', behaviour, '--out', out]);
+  assert.match(stray.err, '--config applies to --recording only');
+});
+
+/** Rate (Hz) of one ground-truth unit, causally smoothed (exponential, τ), sampled at `times`. */
+function smoothedRate(spikeTimesS: readonly number[], times: readonly number[], tauS: number): number[] {
+  const out: number[] = [];
+  let k = 0;
+  let value = 0;
+  let at = times[0];
+  for (const t of times) {
+    value *= Math.exp(-(t - at) / tauS);
+    at = t;
+    for (; k < spikeTimesS.length && spikeTimesS[k] <= t; k++) value += Math.exp(-(t - spikeTimesS[k]) / tauS) / tauS;
+    out.push(value);
+  }
+  return out;
+}
+
+test('--recording: a simulated recording through detection and online clustering; behaviour that follows two ground-truth units is decoded, a shifted copy is not', async () => {
+  const simDir = join(dir, 'sim');
+  rmSync(simDir, { recursive: true, force: true });
+  const sim = await runCli(['sim', '--out', simDir, '--duration', '60', '--channels', '32', '--seed', '3']);
+  assert.is(sim.code, 0, sim.err);
+  // Ground truth: the two most active units' spike trains.
+  const rows = readFileSync(join(simDir, 'spikes.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const trains = new Map<number, number[]>();
+  for (const [unit, time] of rows) {
+    const t = Number(time);
+    if (t < 0) continue;
+    if (!trains.has(Number(unit))) trains.set(Number(unit), []);
+    trains.get(Number(unit))!.push(t);
+  }
+  const [a, b] = [...trains.values()].sort((x, y) => y.length - x.length);
+  const times = Array.from({ length: 6000 }, (_, i) => i * 0.01);
+  const x = smoothedRate(a, times, 0.1);
+  const y = smoothedRate(b, times, 0.1);
+  const behaviour = write('sim-behaviour.csv', `time_s,x,y\n${times.map((t, i) => `${t.toFixed(2)},${x[i]},${y[i]}`).join('\n')}\n`);
+  // The control: the same signals shifted by 25 s (same statistics, no relation to the spikes).
+  const shift = 2500;
+  const shifted = write('sim-shifted.csv', `time_s,x,y\n${times.map((t, i) => `${t.toFixed(2)},${x[(i + shift) % x.length]},${y[(i + shift) % y.length]}`).join('\n')}\n`);
+  const recording = join(simDir, 'sim_g0_t0.imec0.ap.bin');
+  const out = join(dir, 'from-recording.json');
+  const fit = await runCli(['fit-decoder', '--recording', recording, '--behaviour', behaviour, '--out', out, '--lags', '15', '--json']);
+  assert.is(fit.code, 0, fit.err);
+  assert.match(fit.err, /assigned spikes in \d+ units/);
+  const summary = JSON.parse(fit.out);
+  assert.ok(summary.units >= 5, `${summary.units} units`);
+  assert.ok(summary.testR2.every((v: number) => v > 0.5), `held-out R² ${summary.testR2}`);
+  const decoder = readDecoder(out);
+  assert.is(decoder.unitIds.length, summary.units);
+  assert.match(decoder.fit!.source ?? '', 'sim_g0_t0.imec0.ap.bin');
+  const control = await runCli(['fit-decoder', '--recording', recording, '--behaviour', shifted, '--out', join(dir, 'control.json'), '--lags', '15', '--json']);
+  assert.is(control.code, 0, control.err);
+  const controlR2: number[] = JSON.parse(control.out).testR2;
+  assert.ok(controlR2.every((v) => v < 0.1), `shifted behaviour: held-out R² ${controlR2}`);
 });
 
 test.run();

@@ -90,4 +90,34 @@ test('bundled geometries equal the probe library; NP1000 at 384 channels is bank
   }
 });
 
+test('as fast as possible with yieldEveryMs: each burst ends after that much stream, so promises settle at a fixed stream time', async () => {
+  // The default scheduler: bursts are separated by real macrotasks, where microtasks run.
+  const source = new SimSource({ channels: 32, units: 4, blockFrames: 30, realTime: false, yieldEveryMs: 10, durationS: 0.1 });
+  // A microtask queued from a block runs once the burst that emitted it has ended.
+  const settledAt: number[] = [];
+  let pending = false;
+  const done = new Promise<void>((resolve) =>
+    source.blocks$.subscribe({
+      next: () => {
+        if (pending) return;
+        pending = true;
+        void Promise.resolve().then(() => {
+          pending = false;
+          settledAt.push(source.counters.framesDelivered);
+        });
+      },
+      complete: () => resolve(),
+    }),
+  );
+  await source.open();
+  await source.start();
+  await done;
+  // Never more than 10 ms (300 frames) of stream between two settlements (a burst can end sooner,
+  // when it runs out of its ~10 ms of wall time, never later).
+  assert.ok(settledAt.length >= 10, `${settledAt}`);
+  settledAt.forEach((f, i) => assert.ok(f - (i ? settledAt[i - 1] : 0) <= 300, `${settledAt}`));
+  assert.is(settledAt[settledAt.length - 1], 3000);
+  await source.close();
+});
+
 test.run();

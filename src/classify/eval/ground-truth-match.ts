@@ -27,6 +27,14 @@ export interface TruthSpikes {
   readonly peakChannelOfUnit: ReadonlyMap<number, number>;
 }
 
+/** A detected unit against the ground truth: its majority unit, the spikes that agree, its matched spikes, its spikes. */
+export interface UnitMatch {
+  truthUnit: number;
+  agree: number;
+  matched: number;
+  spikes: number;
+}
+
 export interface MatchScore {
   readonly detected: number;
   readonly matched: number;
@@ -37,7 +45,7 @@ export interface MatchScore {
   /** Of the ground-truth spikes, the fraction matched to a detection. */
   readonly recall: number;
   /** Per detected unit: its majority ground-truth unit, the spikes that agree, its matched spikes, its spikes. */
-  readonly units: Map<number, { truthUnit: number; agree: number; matched: number; spikes: number }>;
+  readonly units: Map<number, UnitMatch>;
   /** Ground-truth unit of each detected spike (−1 unmatched). */
   readonly truthOfDetected: Int32Array;
 }
@@ -84,7 +92,7 @@ export function matchToGroundTruth(detected: DetectedSpikes, truth: TruthSpikes,
     v.set(t, (v.get(t) ?? 0) + 1);
     votes.set(u, v);
   }
-  const units = new Map<number, { truthUnit: number; agree: number; matched: number; spikes: number }>();
+  const units = new Map<number, UnitMatch>();
   let correct = 0;
   let matchedAssigned = 0;
   for (const [u, v] of votes) {

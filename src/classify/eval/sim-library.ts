@@ -8,7 +8,8 @@
 import * as s from '../../config/schema.js';
 import { classifierConfigSchema, type ClassifierConfig } from '../config.js';
 import type { LibraryUnitInput } from '../library.js';
-import { matchToGroundTruth, type MatchScore } from './ground-truth-match.js';
+import type { Simulation } from '../../../sim/simulation.js';
+import { matchToGroundTruth, type DetectedSpikes, type MatchScore, type TruthSpikes, type UnitMatch } from './ground-truth-match.js';
 import { runSimulation, type SimRun } from './sim-run.js';
 
 export interface SimLibraryOptions {
@@ -31,8 +32,22 @@ export function classifierConfig(input: unknown): ClassifierConfig {
 
 /** Matching used everywhere for simulated recordings: ±0.5 ms, peak channels within 60 µm. */
 export function scoreRun(run: SimRun): MatchScore {
-  const rate = run.simulation.options.sampleRateHz;
-  return matchToGroundTruth(run.detected, run.truth, run.simulation.generator.layout, Math.round(0.0005 * rate), 60);
+  return scoreAgainstSimulation(run.detected, run.truth, run.simulation);
+}
+
+/** The same matching for spikes detected anywhere (the daemon, a script) on a simulation's stream. */
+export function scoreAgainstSimulation(detected: DetectedSpikes, truth: TruthSpikes, simulation: Simulation): MatchScore {
+  const rate = simulation.options.sampleRateHz;
+  return matchToGroundTruth(detected, truth, simulation.generator.layout, Math.round(0.0005 * rate), 60);
+}
+
+/**
+ * Whether a detected unit stands for its majority ground-truth unit: enough spikes, ≥ minPurity of
+ * its matched spikes from that unit, and at least half its spikes matched (not multi-unit junk).
+ */
+export function isMappedUnit(v: UnitMatch, minSpikes: number, minPurity: number): boolean {
+  if (v.spikes < minSpikes || v.truthUnit < 0 || v.matched === 0) return false;
+  return v.agree / v.matched >= minPurity && v.matched / v.spikes >= 0.5;
 }
 
 export async function simulatedLibrary(options: SimLibraryOptions): Promise<{ units: LibraryUnitInput[]; run: SimRun; score: MatchScore }> {
@@ -48,8 +63,7 @@ export async function simulatedLibrary(options: SimLibraryOptions): Promise<{ un
     const typeOf = new Map(run.simulation.units.map((u) => [u.id, u]));
     const units: LibraryUnitInput[] = [];
     for (const [unitId, v] of score.units) {
-      if (v.spikes < (options.minSpikes ?? 100) || v.truthUnit < 0 || v.matched === 0) continue;
-      if (v.agree / v.matched < (options.minPurity ?? 0.8) || v.matched / v.spikes < 0.5) continue;
+      if (!isMappedUnit(v, options.minSpikes ?? 100, options.minPurity ?? 0.8)) continue;
       const f = run.units.tracker.get(unitId);
       const waveform = run.units.tracker.meanPeakWaveform(unitId);
       const truth = typeOf.get(v.truthUnit);

@@ -116,21 +116,26 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   await units.flush(total / rate);
   const resolve = units.assigner instanceof OnlineClusterer ? (id: number) => (units.assigner as OnlineClusterer).resolve(id) : (id: number) => id;
   for (let i = 0; i < spikes.count; i++) if (spikes.unit[i] >= 0) spikes.unit[i] = resolve(spikes.unit[i]);
-  const gt = generator.groundTruth;
-  const order = gt.sortedOrder();
-  const peakChannelOfUnit = new Map<number, number>();
-  for (const u of simulation.units) if (!u.background) peakChannelOfUnit.set(u.id, u.peakChannel);
-  const truth: TruthSpikes = {
-    count: order.length,
-    sample: Float64Array.from(order, (i) => gt.spikeSample[i]),
-    unit: Int32Array.from(order, (i) => gt.spikeUnit[i]),
-    peakChannelOfUnit,
-  };
+  const truth = truthSpikesOf(simulation);
   return {
     simulation,
     units,
     detected: { count: spikes.count, sample: spikes.sample.subarray(0, spikes.count), channel: spikes.channel.subarray(0, spikes.count), unit: spikes.unit.subarray(0, spikes.count) },
     truth,
     wallS: (performance.now() - started) / 1000,
+  };
+}
+
+/** The simulator's ground truth (every foreground spike so far, or up to `untilSample`) in the form the matcher takes. */
+export function truthSpikesOf(simulation: Simulation, untilSample = Infinity): TruthSpikes {
+  const gt = simulation.generator.groundTruth;
+  const order = gt.sortedOrder().filter((i) => gt.spikeSample[i] <= untilSample);
+  const peakChannelOfUnit = new Map<number, number>();
+  for (const u of simulation.units) if (!u.background) peakChannelOfUnit.set(u.id, u.peakChannel);
+  return {
+    count: order.length,
+    sample: Float64Array.from(order, (i) => gt.spikeSample[i]),
+    unit: Int32Array.from(order, (i) => gt.spikeUnit[i]),
+    peakChannelOfUnit,
   };
 }

@@ -3,22 +3,14 @@ import { resolve } from 'node:path';
 import { classifierConfigSchema, type ClassifierConfig } from '../../classify/config.js';
 import { readLibrary } from '../../classify/library.js';
 import { resolveModelDirectory } from '../../classify/model/model-path.js';
-import { OnlineUnits } from '../../classify/online/online-units.js';
 import { argmax, confidenceRatio, evaluate, formatConfusion, percent } from '../../classify/train/metrics.js';
 import { ClassifierClient } from '../../classify/worker/classifier-client.js';
 import type { ResultMessage } from '../../classify/worker/protocol.js';
 import { loadRigConfig } from '../../config/load.js';
 import * as s from '../../config/schema.js';
 import { OptoloopError } from '../../core/errors.js';
-import type { SnippetResult } from '../../core/spikes.js';
-import { FileReplaySource } from '../../io/file-replay-source.js';
-import { openRecording } from '../../io/open-recording.js';
 import type { RecordingFormat } from '../../io/recording-reader.js';
-import { buildPipeline, hasSnippets, type PipelineOptionsInput } from '../../pipeline/index.js';
-import { pipelineOptionsSchema, validateOptions } from '../../pipeline/options.js';
-import { layoutFromProbe, linearLayout, type ChannelLayout } from '../../probe/channel-layout.js';
-import { neighbourhoodsByRadius } from '../../probe/neighbourhoods.js';
-import { readProbeFile } from '../../probe/probeinterface.js';
+import { assignRecordingUnits } from '../../offline/assign-recording.js';
 import { parseCommandArgs, usageError, type CliIo, type Command } from '../command.js';
 import { ProgressBar } from '../progress.js';
 
@@ -116,53 +108,31 @@ interface RecordingFlags {
 
 async function classifyRecording(path: string, out: string, flags: RecordingFlags, io: CliIo): Promise<number> {
   const rig = flags.config ? loadRigConfig(flags.config) : null;
-  const pipelineInput = (rig?.pipeline ?? {}) as PipelineOptionsInput;
-  const pipeline = validateOptions(pipelineOptionsSchema, pipelineInput, 'pipeline');
-  if (pipeline.snippets.mode !== 'snippets') throw new OptoloopError('E_CONFIG_INVALID', `${flags.config}: pipeline.snippets.mode: expected "snippets" (units need waveform snippets), got "peak-only"`, { stage: 'cli' });
   const base = rig?.classifier ?? (s.validate(classifierConfigSchema, {}) as { value: ClassifierConfig }).value;
-  const classifier: ClassifierConfig = {
-    ...base,
-    model: flags.model ?? base.model,
-    templates: flags.templates ?? base.templates,
-    backend: flags.backend !== 'auto' ? flags.backend : base.backend,
-    abstainBelowRatio: flags.abstain ?? base.abstainBelowRatio,
-  };
-  const reader = openRecording(path, flags.format);
-  const info = reader.info;
-  let layout: ChannelLayout;
-  const probeFile = flags.probe ?? rig?.probe.file ?? null;
-  if (probeFile) layout = layoutFromProbe(readProbeFile(probeFile, rig?.probe.probeIndex ?? 0), info.channelCount, { channelContactIds: rig?.probe.channelContactIds ?? undefined });
-  else if (reader.layout) layout = reader.layout;
-  else {
-    layout = linearLayout(info.channelCount);
-    io.err(`optoloop classify: ${path} states no channel geometry and no --probe was given: assuming one line of contacts 20 µm apart\n`);
-  }
-  const rows = neighbourhoodsByRadius(layout, pipeline.snippets.radiusUm).maxSize;
-  const units = await OnlineUnits.create({ config: classifier, layout, sampleRateHz: info.sampleRateHz, maxSnippetRows: rows, log: (l) => io.err(`${l}\n`) });
-  const started = performance.now();
-  let lastFrame = 0;
+  let bar: ProgressBar | null = null;
+  const run = await assignRecordingUnits({
+    path,
+    format: flags.format,
+    rig,
+    configPath: flags.config,
+    classifier: {
+      model: flags.model ?? base.model,
+      templates: flags.templates ?? base.templates,
+      backend: flags.backend !== 'auto' ? flags.backend : base.backend,
+      abstainBelowRatio: flags.abstain ?? base.abstainBelowRatio,
+    },
+    probeFile: flags.probe ?? null,
+    warn: (m) => io.err(`optoloop classify: ${m}\n`),
+    log: (l) => io.err(`${l}\n`),
+    onProgress: (frames, stream) => {
+      bar ??= new ProgressBar({ out: io.err, isTty: io.isTty, sampleRateHz: stream.sampleRateHz, totalFrames: stream.totalFrames, label: 'classify' });
+      bar.update(frames);
+    },
+  });
+  const { info, units, classifier } = run;
+  const lastFrame = run.frames;
+  (bar as ProgressBar | null)?.finish(lastFrame);
   try {
-    const source = new FileReplaySource(reader, { realTime: false, blockFrames: Math.max(1, Math.round(info.sampleRateHz / 100)) });
-    await source.open();
-    const bar = new ProgressBar({ out: io.err, isTty: io.isTty, sampleRateHz: info.sampleRateHz, totalFrames: info.totalFrames, label: 'classify' });
-    const done = new Promise<void>((resolveDone, reject) => {
-      source.blocks$.pipe(buildPipeline(pipelineInput, layout)).subscribe({
-        next: (result) => {
-          if (!hasSnippets(result)) return;
-          units.process(result as SnippetResult);
-          lastFrame = result.block.firstSampleIndex + result.block.frameCount - reader.firstSampleIndex;
-          bar.update(lastFrame);
-        },
-        error: reject,
-        complete: () => resolveDone(),
-      });
-    });
-    await source.start();
-    await done;
-    bar.finish(lastFrame);
-    const endS = (reader.firstSampleIndex + lastFrame) / info.sampleRateHz;
-    await units.flush(endS);
-    await source.close();
     const summaries = units.units();
     const status = units.status();
     const document = {
@@ -190,7 +160,7 @@ async function classifyRecording(path: string, out: string, flags: RecordingFlag
     const byLabel = new Map<string, number>();
     for (const u of labelled) byLabel.set(u.classification!.label!, (byLabel.get(u.classification!.label!) ?? 0) + 1);
     io.out(
-      `${path}: ${(lastFrame / info.sampleRateHz).toFixed(1)} s × ${info.channelCount} channels in ${((performance.now() - started) / 1000).toFixed(1)} s\n` +
+      `${path}: ${(lastFrame / info.sampleRateHz).toFixed(1)} s × ${info.channelCount} channels in ${run.wallS.toFixed(1)} s\n` +
         `${status.spikes} spikes, ${status.assignedSpikes} assigned (${status.assignment === 'templates' ? `templates from ${classifier.templates}` : 'online clustering'}), ${summaries.length} units\n` +
         (status.model ? `model ${status.model} on ${status.backend}: ${status.classified} classified, ${labelled.length} labelled (${[...byLabel].map(([l, n]) => `${l} ${n}`).join(', ') || 'none'})\n` : 'no model: units and features only\n') +
         `wrote ${out}\n`,
@@ -198,7 +168,6 @@ async function classifyRecording(path: string, out: string, flags: RecordingFlag
     return 0;
   } finally {
     await units.close();
-    reader.close();
   }
 }
 
