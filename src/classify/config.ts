@@ -45,6 +45,13 @@ export const reclassifySchema = s.object(
     growthFactor: s.number({ above: 1, default: 2, description: 'Classify again each time the spike count has grown by this factor (100, 200, 400 …).' }),
     everyS: s.number({ above: 0, default: 30, description: 'Also classify again every this many seconds of stream time while the unit fires.' }),
     maxInFlight: s.number({ integer: true, min: 1, max: 1024, default: 32, description: 'Requests outstanding in the worker at most.' }),
+    maxPerTick: s.number({
+      integer: true,
+      min: 1,
+      max: 1024,
+      default: 8,
+      description: 'Requests posted per maintenance pass at most: gathering a unit’s features runs on the block path, so a burst of requests would delay the next blocks.',
+    }),
   },
   { description: 'When units are (re)classified.' },
 );

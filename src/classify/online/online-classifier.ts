@@ -24,6 +24,8 @@ export interface ReclassifyPolicy {
   readonly growthFactor: number;
   readonly everyS: number;
   readonly maxInFlight: number;
+  /** Requests posted per tick at most (the rest wait for the next tick, most urgent first). */
+  readonly maxPerTick: number;
   readonly abstainBelowRatio: number;
 }
 
@@ -122,9 +124,11 @@ export class OnlineClassifier {
       if (milestone || periodic || final) due.push({ unitId, priority: s.results === 0 ? 0 : 1 });
     }
     due.sort((a, b) => a.priority - b.priority || a.unitId - b.unitId);
+    let posted = 0;
     for (const { unitId } of due) {
-      if (this.pending.size >= this.policy.maxInFlight) break;
+      if (this.pending.size >= this.policy.maxInFlight || posted >= this.policy.maxPerTick) break;
       this.request(unitId, streamTimeS);
+      posted++;
     }
   }
 

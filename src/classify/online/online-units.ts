@@ -100,6 +100,7 @@ export class OnlineUnits {
           growthFactor: config.reclassify.growthFactor,
           everyS: config.reclassify.everyS,
           maxInFlight: config.reclassify.maxInFlight,
+          maxPerTick: config.reclassify.maxPerTick,
           abstainBelowRatio: config.abstainBelowRatio ?? client.model.abstainBelowRatio,
         },
         cellTypes,
