@@ -6,6 +6,7 @@
 //
 //   node --import tsx scripts/evaluate-optotag.ts [--channels 384] [--seed 1] [--max-pulses 300] [--interval-ms 1000]
 //       [--jitter-ms 200] [--min-spikes 50] [--library FILE] [--only adaptive|fixed] [--out FILE]
+//       [--pipeline '{"detect":{"refractoryMs":0.5}}']
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../src/core/package-root.js';
@@ -21,6 +22,8 @@ export async function evaluateOptotag(options: {
   minSpikes: number;
   library: string;
   only?: 'adaptive' | 'fixed';
+  /** Extra `pipeline` config (e.g. detect settings), merged over the defaults. */
+  pipeline?: Record<string, unknown>;
   log?: (line: string) => void;
 }): Promise<{ text: string; reports: OptotagSimReport[] }> {
   const reports: OptotagSimReport[] = [];
@@ -40,6 +43,7 @@ export async function evaluateOptotag(options: {
       intervalJitterMs: options.jitterMs,
       library: adaptive ? options.library : null,
       minSpikes: options.minSpikes,
+      pipeline: options.pipeline,
       log,
     });
     reports.push(r);
@@ -73,6 +77,7 @@ if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.arg
     minSpikes: Number(value('--min-spikes') ?? 50),
     library,
     only: value('--only') as 'adaptive' | 'fixed' | undefined,
+    pipeline: value('--pipeline') ? (JSON.parse(value('--pipeline')!) as Record<string, unknown>) : undefined,
     log: (l) => process.stderr.write(`${l}\n`),
   });
   console.log(text);
