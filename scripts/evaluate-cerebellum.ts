@@ -4,7 +4,8 @@
 // 100, 200, 400 … spikes and every 30 s of stream time, as the daemon does.
 //
 //   node --import tsx scripts/evaluate-cerebellum.ts [--duration 600] [--seed 1] [--model cerebellum] [--out FILE]
-//     [--channels 384] [--clustering '{"mergeMaxChi2": 6}']   (classifier.clustering overrides, for tuning)
+//     [--channels 384] [--clustering '{"mergeMaxChi2": 6}'] [--assignment '{"maxTemplateError": 0.03}']
+//     (classifier.clustering / classifier.assignment overrides, for tuning)
 //
 // Definitions (printed with the figures):
 // - spike matching: a detected spike ↔ a ground-truth spike within ±0.5 ms whose unit's peak
@@ -35,11 +36,11 @@ export interface CerebellumEvaluation {
   readonly medianTimeToLabelS: number | null;
 }
 
-export async function evaluateCerebellum(options: { durationS: number; seed: number; model: string; channels?: number; clustering?: object; log?: (l: string) => void }): Promise<CerebellumEvaluation> {
+export async function evaluateCerebellum(options: { durationS: number; seed: number; model: string; channels?: number; clustering?: object; assignment?: object; log?: (l: string) => void }): Promise<CerebellumEvaluation> {
   const run = await runSimulation({
     sim: { preset: 'cerebellum', channels: options.channels ?? 384, seed: options.seed },
     durationS: options.durationS,
-    classifier: classifierConfig({ model: options.model, clustering: options.clustering }),
+    classifier: classifierConfig({ model: options.model, clustering: options.clustering, assignment: options.assignment }),
     log: options.log,
     progress: (d, t) => process.stderr.write(`\rcerebellum seed ${options.seed}: ${d.toFixed(0)} / ${t} s`),
   });
@@ -103,7 +104,7 @@ if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.arg
     const i = args.indexOf(flag);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const result = await evaluateCerebellum({ durationS: Number(value('--duration') ?? 600), seed: Number(value('--seed') ?? 1), model: value('--model') ?? 'cerebellum', channels: value('--channels') ? Number(value('--channels')) : undefined, clustering: value('--clustering') ? JSON.parse(value('--clustering')!) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
+  const result = await evaluateCerebellum({ durationS: Number(value('--duration') ?? 600), seed: Number(value('--seed') ?? 1), model: value('--model') ?? 'cerebellum', channels: value('--channels') ? Number(value('--channels')) : undefined, clustering: value('--clustering') ? JSON.parse(value('--clustering')!) : undefined, assignment: value('--assignment') ? JSON.parse(value('--assignment')!) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
   console.log(result.text);
   const out = value('--out') ?? join(packageRoot(), 'test-artifacts', 'evaluate-cerebellum.txt');
   writeFileSync(out, `${result.text}\n`);
