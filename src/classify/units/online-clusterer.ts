@@ -569,8 +569,8 @@ export class OnlineClusterer implements UnitAssigner {
         if (d2 > r2) continue;
         // The relative allowance is full for templates on one peak channel and falls to none at the
         // merge radius: on seed 1 of the cerebellum preset, pairs of one neuron's templates within
-        // 10 % of each other's energy sat on one peak channel 20 : 1 against pairs of two neurons,
-        // but 26–50 µm apart only 2 : 1.
+        // 10 % of each other's energy were one neuron 20 : 1 when on one peak channel, but only 5 : 1
+        // when 26–40 µm apart.
         const relative = o.mergeRadiusUm > 0 ? o.mergeMaxRelative * Math.max(0, 1 - Math.sqrt(d2) / o.mergeRadiusUm) : 0;
         if (this.templateDistance(a, b, relative) > o.mergeMaxChi2) continue;
         this.merge(a, b, now);
