@@ -98,7 +98,7 @@ export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
   templateMemorySpikes: 300,
   mergeRadiusUm: 50,
   mergeMaxChi2: 6,
-  mergeMaxRelative: 0.15,
+  mergeMaxRelative: 0.2,
   mergeMaxShiftSamples: 4,
   retireAfterS: 120,
   retireBelowSpikes: 40,
