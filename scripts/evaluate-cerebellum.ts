@@ -4,6 +4,8 @@
 // 100, 200, 400 … spikes and every 30 s of stream time, as the daemon does.
 //
 //   node --import tsx scripts/evaluate-cerebellum.ts [--duration 600] [--seed 1] [--model cerebellum] [--out FILE]
+//     [--channels 384] [--clustering '{"mergeMaxChi2": 6}'] [--assignment '{"maxTemplateError": 0.03}']
+//     (classifier.clustering / classifier.assignment overrides, for tuning)
 //
 // Definitions (printed with the figures):
 // - spike matching: a detected spike ↔ a ground-truth spike within ±0.5 ms whose unit's peak
@@ -13,13 +15,17 @@
 // - cell-type accuracy: over detected units with ≥ minSpikes spikes whose matched spikes come
 //   ≥ 50 % from one ground-truth unit and make up ≥ 50 % of their spikes (units, not multi-unit
 //   junk): the final label against that unit's type, among the units labelled (ratio ≥ 2);
+// - splitting (split-metrics.ts): detected units per ground-truth unit, completeness (a ground-truth
+//   unit's share of assigned spikes in its largest detected unit), one-to-one accuracy, pair counting;
 // - time to label: stream time from a unit's first spike to the classification that first gave
 //   the label it ends with.
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { classifierConfig, scoreRun } from '../src/classify/eval/sim-library.js';
 import { runSimulation } from '../src/classify/eval/sim-run.js';
+import { OnlineClusterer } from '../src/classify/units/online-clusterer.js';
 import { percent, formatConfusion } from '../src/classify/train/metrics.js';
+import { splitMetrics } from '../src/classify/eval/split-metrics.js';
 import { packageRoot } from '../src/core/package-root.js';
 
 export interface CerebellumEvaluation {
@@ -30,11 +36,11 @@ export interface CerebellumEvaluation {
   readonly medianTimeToLabelS: number | null;
 }
 
-export async function evaluateCerebellum(options: { durationS: number; seed: number; model: string; log?: (l: string) => void }): Promise<CerebellumEvaluation> {
+export async function evaluateCerebellum(options: { durationS: number; seed: number; model: string; channels?: number; clustering?: object; assignment?: object; log?: (l: string) => void }): Promise<CerebellumEvaluation> {
   const run = await runSimulation({
-    sim: { preset: 'cerebellum', channels: 384, seed: options.seed },
+    sim: { preset: 'cerebellum', channels: options.channels ?? 384, seed: options.seed },
     durationS: options.durationS,
-    classifier: classifierConfig({ model: options.model }),
+    classifier: classifierConfig({ model: options.model, clustering: options.clustering, assignment: options.assignment }),
     log: options.log,
     progress: (d, t) => process.stderr.write(`\rcerebellum seed ${options.seed}: ${d.toFixed(0)} / ${t} s`),
   });
@@ -66,11 +72,22 @@ export async function evaluateCerebellum(options: { durationS: number; seed: num
     times.sort((a, b) => a - b);
     const median = times.length ? (times.length % 2 ? times[times.length >> 1] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2) : null;
     const status = run.units.status();
+    const split = splitMetrics(score.truthOfDetected, run.detected.unit);
+    const splitByType = classes.map((type) => {
+      const perTruth = new Map<number, number>();
+      for (const v of score.units.values()) if (v.truthUnit >= 0 && sims.get(v.truthUnit)?.type === type) perTruth.set(v.truthUnit, (perTruth.get(v.truthUnit) ?? 0) + 1);
+      const n = [...perTruth.values()];
+      return `${type} ${n.length ? (n.reduce((a, b) => a + b, 0) / n.length).toFixed(1) : 'n/a'}`;
+    });
     const text = [
       `cerebellum preset, seed ${options.seed}, ${run.simulation.generator.layout.channelCount} channels, ${options.durationS} s (${run.wallS.toFixed(0)} s wall); model ${status.model} on ${status.backend}`,
       `ground truth: ${run.truth.count} spikes of ${[...sims.values()].filter((u) => !u.background).length} units; detected ${score.detected}, matched ${score.matched} (${percent(score.recall)} of the ground truth)`,
       `assignment: ${score.matchedAssigned} matched spikes carry a unit id (${percent(score.matchedAssigned / score.matched)} of matched); accuracy ${percent(score.accuracy)} (majority mapping, ±0.5 ms, 60 µm)`,
       `units: ${summaries.length} detected; ${eligible} single-unit-like with ≥ ${minSpikes} spikes; labelled ${labelled} (${percent(labelled / eligible)})`,
+      `splitting: ${split.detectedUnits} detected units hold matched spikes, majority of ${split.truthUnits} ground-truth units: ${split.unitsPerTruthUnit.toFixed(2)} units per ground-truth unit (max ${split.maxUnitsPerTruthUnit}; by type: ${splitByType.join(', ')})`,
+      `completeness (share of a ground-truth unit's assigned spikes in its largest detected unit): median ${percent(split.medianCompleteness)}, pooled ${percent(split.pooledCompleteness)}; ≥ 80 % for ${split.completeAt80} of ${split.truthUnits}`,
+      `clustering counters: ${run.units.assigner instanceof OnlineClusterer ? JSON.stringify(run.units.assigner.counters) : 'n/a'}`,
+      `one-to-one accuracy ${percent(split.oneToOneAccuracy)} (each detected unit paired with at most one ground-truth unit and vice versa); pair recall ${percent(split.pairRecall)}, pair precision ${percent(split.pairPrecision)}`,
       `cell-type accuracy on labelled units: ${percent(correct / labelled)} (${correct}/${labelled})`,
       formatConfusion(confusion, classes),
       `time to final label: median ${median === null ? 'n/a' : `${median.toFixed(1)} s`} (${times.length} units; quartiles ${times.length ? `${times[Math.floor(times.length / 4)].toFixed(1)} / ${times[Math.floor((3 * times.length) / 4)].toFixed(1)} s` : 'n/a'})`,
@@ -87,7 +104,7 @@ if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.arg
     const i = args.indexOf(flag);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const result = await evaluateCerebellum({ durationS: Number(value('--duration') ?? 600), seed: Number(value('--seed') ?? 1), model: value('--model') ?? 'cerebellum', log: (l) => process.stderr.write(`${l}\n`) });
+  const result = await evaluateCerebellum({ durationS: Number(value('--duration') ?? 600), seed: Number(value('--seed') ?? 1), model: value('--model') ?? 'cerebellum', channels: value('--channels') ? Number(value('--channels')) : undefined, clustering: value('--clustering') ? JSON.parse(value('--clustering')!) : undefined, assignment: value('--assignment') ? JSON.parse(value('--assignment')!) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
   console.log(result.text);
   const out = value('--out') ?? join(packageRoot(), 'test-artifacts', 'evaluate-cerebellum.txt');
   writeFileSync(out, `${result.text}\n`);

@@ -3,7 +3,9 @@
  * "calibrate offline, match online" practice (science.md §4.4), and the assignment step of the
  * online clusterer.
  *
- * For each candidate template and each time shift s ∈ −maxShift…+maxShift, over the snippet's rows
+ * For each candidate template and each time shift s ∈ −maxShift…+maxShift (in half samples with
+ * `halfSampleShifts`: narrow spikes caught at different sub-sample phases differ by more than the
+ * noise, and without it they seed templates of their own), over the snippet's rows
  * and the window around the peak, with each channel weighted by 1/σ² (its noise):
  *   X = Σ x²,  D = Σ x·τ (rows the template has),  T = Σ τ² (all the template's rows: energy the
  *   template puts on channels the snippet lacks counts against it),
@@ -18,6 +20,7 @@
  * a few SDs of the noise. Otherwise the spike matches nothing. Nothing is allocated per spike.
  */
 import type { SnippetBatch } from '../../core/spikes.js';
+import { valueAtHalf } from './half-sample.js';
 import type { TemplateBank } from './template-bank.js';
 
 export interface MatchOptions {
@@ -29,11 +32,14 @@ export interface MatchOptions {
   readonly maxExcessSigma: number;
   /** Allowed residual as a fraction of the fitted template's energy. */
   readonly maxTemplateError: number;
+  /** Also try the shifts half-way between samples (cubic interpolation of the template). */
+  readonly halfSampleShifts?: boolean;
 }
 
 export interface MatchResult {
   /** Best template slot, −1 when no candidate. */
   template: number;
+  /** Samples the snippet sits later than the template: an integer, or an integer + ½ with halfSampleShifts. */
   shift: number;
   scale: number;
   /** Residual R and its acceptance bound. */
@@ -114,6 +120,8 @@ export class TemplateMatcher {
       this.xxByShift[s + maxShift] = xx;
     }
     const samples = usedRows * width;
+    const halfMax = 2 * maxShift;
+    const step = o.halfSampleShifts ? 1 : 2;
     for (let c = from; c < from + count; c++) {
       const tk = candidates[c];
       if (!bank.active[tk]) continue;
@@ -128,7 +136,11 @@ export class TemplateMatcher {
         const sigma = noiseUv[ch];
         tt += bank.rowEnergy[tRow0 + r] * (sigma > 0 ? 1 / (sigma * sigma) : 1);
       }
-      for (let s = -maxShift; s <= maxShift; s++) {
+      for (let h = -halfMax; h <= halfMax; h += step) {
+        // Shift h / 2 samples; an odd h compares the snippet at shift ⌊h/2⌋ with the template
+        // interpolated half a sample earlier (its energy then taken on the interpolated values).
+        const s = h >> 1;
+        const half = (h & 1) !== 0;
         let dot = 0;
         let covered = 0;
         const start = batch.samplesBefore - before + s;
@@ -137,12 +149,23 @@ export class TemplateMatcher {
           const sr = this.snippetRowOf[bank.channels[tRow0 + r]];
           if (sr < 0) continue;
           const xBase = (rowBase + sr) * L + start;
-          const tBase = (tRow0 + r) * bank.length + bank.alignIndex - before;
+          const rowStart = (tRow0 + r) * bank.length;
+          const tBase = rowStart + bank.alignIndex - before;
           let d = 0;
-          for (let t = 0; t < width; t++) d += wf[xBase + t] * bank.data[tBase + t];
           const w = this.weightOfRow[sr];
+          if (half) {
+            let e = 0;
+            for (let t = 0; t < width; t++) {
+              const v = valueAtHalf(bank.data, rowStart, rowStart + bank.length, tBase + t - 1);
+              d += wf[xBase + t] * v;
+              e += v * v;
+            }
+            covered += e * w;
+          } else {
+            for (let t = 0; t < width; t++) d += wf[xBase + t] * bank.data[tBase + t];
+            covered += bank.rowEnergy[tRow0 + r] * w;
+          }
           dot += d * w;
-          covered += bank.rowEnergy[tRow0 + r] * w;
         }
         const total = tt + covered;
         if (!(total > 0)) continue;
@@ -153,7 +176,7 @@ export class TemplateMatcher {
         if (residual < result.residual) {
           const n = bank.spikeCount[tk];
           result.template = tk;
-          result.shift = s;
+          result.shift = h / 2;
           result.scale = a;
           result.residual = residual;
           result.bound = samples * (1 + (n > 0 ? 1 / n : 1)) + o.maxExcessSigma * Math.sqrt(2 * samples) + o.maxTemplateError * a * a * total;

@@ -115,6 +115,52 @@ test('merges: a unit cut into several templates by strict matching is merged int
   for (const u of [0, 1]) assert.equal(ids(after, u), [clusterer.resolve(ids(early, u)[0])]);
 });
 
+test('relative merge: a large unit cut by its amplitude states is merged; a different unit beside it is not', () => {
+  // SNR 50: in a "burst" state (every other 50 blocks) the spike is 30 % smaller and broader, which
+  // the matcher cannot absorb by scaling, so the unit gets a second template. The two templates
+  // differ by far more than the noise (the χ² test alone never merges them) but by a small fraction
+  // of their energy. The other unit, 25 µm away, differs in shape by more than that fraction.
+  const calm = makeUnit(layout, 0, 10, 300, 400, 0.4);
+  const burst = makeUnit(layout, 0, 10, 300, 400, 0.5);
+  const other = makeUnit(layout, 1, 22, 320, 300, 0.8);
+  const runStates = (options: OnlineClusterOptions) => {
+    const clusterer = new OnlineClusterer(layout, options);
+    const random = seededRandom(11);
+    const batch = allocateSnippets(hoods, 16);
+    const idsOf = [new Set<number>(), new Set<number>()];
+    let sample = 0;
+    for (let b = 0; b < 1500; b++) {
+      batch.count = 0;
+      const truth: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        sample += 30;
+        if (random() < 0.3) {
+          addSpike(batch, hoods, other, sample, NOISE_UV, random, 0.9 + 0.2 * random(), random() - 0.5);
+          truth.push(1);
+        } else {
+          const inBurst = Math.floor(b / 50) % 2 === 1;
+          addSpike(batch, hoods, inBurst ? burst : calm, sample, NOISE_UV, random, (inBurst ? 0.7 : 1) * (0.95 + 0.1 * random()), random() - 0.5);
+          truth.push(0);
+        }
+      }
+      clusterer.assign(batch, noise);
+      for (let i = 0; i < batch.count; i++) if (batch.unitId[i] >= 0) idsOf[truth[i]].add(batch.unitId[i]);
+      if (b % 100 === 99) clusterer.maintain(sample / RATE_HZ);
+    }
+    const resolved = idsOf.map((ids) => new Set([...ids].map((id) => clusterer.resolve(id))));
+    return { clusterer, idsOf, resolved };
+  };
+  const chi2Only = runStates({ ...DEFAULT_ONLINE_CLUSTER_OPTIONS, mergeMaxRelative: 0 });
+  assert.ok(chi2Only.resolved[0].size >= 2, `without the relative test the unit keeps ${chi2Only.resolved[0].size} ids`);
+  const relative = runStates({ ...DEFAULT_ONLINE_CLUSTER_OPTIONS, mergeMaxRelative: 0.05 });
+  assert.is(relative.resolved[0].size, 1, `ids ${[...relative.idsOf[0]]}`);
+  assert.is(relative.resolved[1].size, 1);
+  const [kept] = relative.resolved[0];
+  assert.is(kept, Math.min(...relative.idsOf[0]), 'the merged unit keeps its oldest id');
+  assert.not.ok(relative.resolved[1].has(kept), 'the other unit is not merged in');
+  assert.equal(relative.clusterer.unitIds().length, 2);
+});
+
 test('splits: two units sharing one template are split; the parent keeps its id, the new group gets a new one', () => {
   // Same place and size, different widths; a permissive bound lets one template absorb both.
   const units = [makeUnit(layout, 0, 16, 300, 140, 0.25), makeUnit(layout, 1, 16, 300, 140, 0.85)];
