@@ -78,7 +78,7 @@ export const classifierConfigSchema = s.object(
     acgMaxLagMs: s.number({ integer: true, min: 1, max: 1000, default: 100, description: 'Longest lag of the per-unit ACG shown on the bus.' }),
     isiMaxMs: s.number({ integer: true, min: 1, max: 10000, default: 100, description: 'Longest ISI histogram bin (1 ms bins, plus one for longer).' }),
     layers: s.array(layerRangeSchema, { default: [], description: 'Depth ranges → layer names, a model input where the model has one (C4: granular, purkinje, molecular).' }),
-    maintenanceIntervalS: s.number({ above: 0, default: 0.25, description: 'Merges, splits and classification scheduling run this often (stream time).' }),
+    maintenanceIntervalS: s.number({ above: 0, default: 0.25, description: 'Classification scheduling runs this often (stream time), and online clustering’s merges, splits and upkeep sweep every unit once in this time, a slice per block.' }),
   },
   { description: 'Units, per-unit features and cell-type classification.' },
 );

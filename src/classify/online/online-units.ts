@@ -17,10 +17,14 @@ import { resolveModelDirectory } from '../model/model-path.js';
 import { KilosortAssigner } from '../units/kilosort-assigner.js';
 import { readKilosortFolder } from '../units/kilosort-folder.js';
 import { DEFAULT_ONLINE_CLUSTER_OPTIONS, OnlineClusterer } from '../units/online-clusterer.js';
-import type { UnitAssigner } from '../units/unit-assigner.js';
+import type { UnitAssigner, UnitEvent } from '../units/unit-assigner.js';
 import { ClassifierClient } from '../worker/classifier-client.js';
 import { OnlineClassifier } from './online-classifier.js';
 import { UnitTracker } from './unit-tracker.js';
+
+/** A split test takes ~0.1–1 ms: one per block at most, the rest wait for the next blocks. */
+const MAX_SPLIT_TESTS_PER_BLOCK = 1;
+const NO_EVENTS: readonly UnitEvent[] = Object.freeze([]);
 
 export interface OnlineUnitsStatus {
   readonly assignment: 'templates' | 'online';
@@ -128,27 +132,42 @@ export class OnlineUnits {
   }
 
   /**
-   * The periodic half of process(): merges, splits and classification scheduling when
-   * maintenanceIntervalS of stream time has passed. It takes milliseconds with hundreds of units,
-   * so the daemon runs it after the block's stimulation path rather than before it.
+   * The periodic half of process(). Online clustering's merges, splits and upkeep run in slices,
+   * a few template slots every block, so that a full sweep takes maintenanceIntervalS of stream
+   * time and no block waits behind a whole pass (a pass took milliseconds with hundreds of units);
+   * feature upkeep and classification scheduling run every maintenanceIntervalS. The daemon calls
+   * this after the block's stimulation path.
    */
   maintainIfDue(result: SnippetResult): void {
     const block = result.block;
     const nowS = (block.firstSampleIndex + block.frameCount) / block.sampleRateHz;
+    const assigner = this.assigner;
+    if (assigner.maintainSlice && assigner.slotCount) {
+      const slots = (assigner.slotCount * block.frameCount) / block.sampleRateHz / this.config.maintenanceIntervalS;
+      const events = assigner.maintainSlice(nowS, slots, MAX_SPLIT_TESTS_PER_BLOCK);
+      if (events.length > 0) this.followEvents(events, nowS);
+      if (nowS >= this.nextMaintenanceS) {
+        this.nextMaintenanceS = nowS + this.config.maintenanceIntervalS;
+        this.tracker.maintain(NO_EVENTS, nowS);
+        this.classifier?.tick(nowS, false);
+      }
+      return;
+    }
     if (nowS >= this.nextMaintenanceS) {
       this.nextMaintenanceS = nowS + this.config.maintenanceIntervalS;
       this.maintain(nowS);
     }
   }
 
-  /** Merges, splits, feature upkeep and classification scheduling. */
+  /** A full pass: merges, splits, feature upkeep and classification scheduling (end of a recording, tests). */
   maintain(nowS: number, force = false): void {
-    const events = this.assigner.maintain(nowS);
+    this.followEvents(this.assigner.maintain(nowS), nowS);
+    this.classifier?.tick(nowS, force);
+  }
+
+  private followEvents(events: readonly UnitEvent[], nowS: number): void {
     this.tracker.maintain(events, nowS);
-    if (this.classifier) {
-      this.classifier.onUnitEvents(events);
-      this.classifier.tick(nowS, force);
-    }
+    this.classifier?.onUnitEvents(events);
   }
 
   /** Owned snapshots of every unit, in id order. */

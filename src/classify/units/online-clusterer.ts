@@ -123,6 +123,8 @@ export interface OnlineClusterCounters {
 }
 
 const STAGE = 'classify.cluster';
+/** Returned when maintenance changed nothing (most slices): no array per block. */
+const NO_EVENTS: readonly UnitEvent[] = Object.freeze([]);
 
 export class OnlineClusterer implements UnitAssigner {
   readonly kind = 'online' as const;
@@ -143,6 +145,8 @@ export class OnlineClusterer implements UnitAssigner {
   private ringWidth = 0;
   private splitTest: SplitTest | null = null;
   private lastSplitCheckS = new Float64Array(0);
+  /** Where the next maintenance slice starts. */
+  private maintenanceCursor = 0;
   private nextUnitId = 0;
   private units = 0;
   private provisional = 0;
@@ -398,37 +402,63 @@ export class OnlineClusterer implements UnitAssigner {
     if (this.ringCount[ring] < o.splitSpikes) this.ringCount[ring]++;
   }
 
-  /** Maintenance; returns the events since the previous call (promotions during assign() included). */
+  /** Maintenance over every slot; returns the events since the previous call (promotions during assign() included). */
   maintain(streamTimeS: number): readonly UnitEvent[] {
     const bank = this.bank;
-    if (!bank) return [];
+    if (!bank) return NO_EVENTS;
+    return this.maintainSlots(streamTimeS, 0, bank.capacity, Number.POSITIVE_INFINITY);
+  }
+
+  get slotCount(): number {
+    return this.options.maxUnits + this.options.maxProvisional;
+  }
+
+  /** See UnitAssigner.maintainSlice: `slots` slots from the cycling cursor, ≤ maxSplitTests split tests. */
+  maintainSlice(streamTimeS: number, slots: number, maxSplitTests: number): readonly UnitEvent[] {
+    const bank = this.bank;
+    if (!bank) return NO_EVENTS;
+    const count = Math.min(bank.capacity, Math.max(1, Math.ceil(slots)));
+    const start = this.maintenanceCursor;
+    this.maintenanceCursor = (start + count) % bank.capacity;
+    return this.maintainSlots(streamTimeS, start, count, maxSplitTests);
+  }
+
+  /** Upkeep, then merges, then splits, over `count` slots from `start` (wrapping), as one pass does. */
+  private maintainSlots(streamTimeS: number, start: number, count: number, maxSplitTests: number): readonly UnitEvent[] {
+    const capacity = this.bank!.capacity;
     this.streamTimeS = Math.max(this.streamTimeS, streamTimeS);
     const now = this.streamTimeS;
-    for (let k = 0; k < bank.capacity; k++) {
-      if (!bank.active[k]) continue;
-      if (bank.unitOf[k] < 0) {
-        if (now - this.lastHitS[k] > this.options.provisionalLifetimeS) {
-          this.removeTemplate(k);
-          this.counters.provisionalExpired++;
-        }
-        continue;
-      }
-      if (now - this.promotedAtS[k] >= this.options.retireAfterS && now - this.promotedAtS[k] < this.options.retireAfterS + 60 && bank.spikeCount[k] - this.spikesAtPromotion[k] < this.options.retireBelowSpikes) {
-        const id = bank.unitOf[k];
-        this.removeTemplate(k);
-        this.slotOfUnit.delete(id);
-        this.units--;
-        this.counters.retired++;
-        this.events.push({ kind: 'retired', unitId: id, streamTimeS: now });
-        continue;
-      }
-      this.recentre(k);
-    }
-    this.mergeUnits(now);
-    this.splitUnits(now);
+    for (let j = 0; j < count; j++) this.upkeepSlot((start + j) % capacity, now);
+    for (let j = 0; j < count; j++) this.mergeFrom((start + j) % capacity, now);
+    let tests = 0;
+    for (let j = 0; j < count && tests < maxSplitTests; j++) if (this.splitSlot((start + j) % capacity, now)) tests++;
+    if (this.events.length === 0) return NO_EVENTS;
     const events = this.events.slice();
     this.events.length = 0;
     return events;
+  }
+
+  /** Drops expired provisional templates and units that never took off; re-centres the others. */
+  private upkeepSlot(k: number, now: number): void {
+    const bank = this.bank!;
+    if (!bank.active[k]) return;
+    if (bank.unitOf[k] < 0) {
+      if (now - this.lastHitS[k] > this.options.provisionalLifetimeS) {
+        this.removeTemplate(k);
+        this.counters.provisionalExpired++;
+      }
+      return;
+    }
+    if (now - this.promotedAtS[k] >= this.options.retireAfterS && now - this.promotedAtS[k] < this.options.retireAfterS + 60 && bank.spikeCount[k] - this.spikesAtPromotion[k] < this.options.retireBelowSpikes) {
+      const id = bank.unitOf[k];
+      this.removeTemplate(k);
+      this.slotOfUnit.delete(id);
+      this.units--;
+      this.counters.retired++;
+      this.events.push({ kind: 'retired', unitId: id, streamTimeS: now });
+      return;
+    }
+    this.recentre(k);
   }
 
   /** Moves template k to the neighbourhood of its largest row, when that is not its peak channel. */
@@ -551,33 +581,32 @@ export class OnlineClusterer implements UnitAssigner {
    * so the cost grows with units × neighbours, not units²; a merge radius larger than the
    * candidate radius falls back to every pair.
    */
-  private mergeUnits(now: number): void {
+  /** Merges into unit slot a every younger unit near it whose template matches a's. */
+  private mergeFrom(a: number, now: number): void {
     const bank = this.bank!;
     const o = this.options;
+    if (!bank.active[a] || bank.unitOf[a] < 0) return;
     const r2 = o.mergeRadiusUm * o.mergeRadiusUm;
     const { xUm, yUm } = this.layout;
     const useIndex = o.mergeRadiusUm <= o.candidateRadiusUm;
-    for (let a = 0; a < bank.capacity; a++) {
-      if (!bank.active[a] || bank.unitOf[a] < 0) continue;
-      const pa = bank.peakChannel[a];
-      const from = useIndex ? this.index.offset(pa) : 0;
-      for (let i = 0; i < (useIndex ? this.index.counts[pa] : bank.capacity); i++) {
-        const b = useIndex ? this.index.lists[from + i] : i;
-        if (b === a || !bank.active[b] || bank.unitOf[b] < 0 || bank.unitOf[b] < bank.unitOf[a]) continue;
-        const pb = bank.peakChannel[b];
-        const d2 = (xUm[pa] - xUm[pb]) ** 2 + (yUm[pa] - yUm[pb]) ** 2;
-        if (d2 > r2) continue;
-        // The relative allowance is full for templates on one peak channel and falls to none at the
-        // merge radius: on seed 1 of the cerebellum preset, pairs of one neuron's templates within
-        // 10 % of each other's energy were one neuron 20 : 1 when on one peak channel, but only 5 : 1
-        // when 26–40 µm apart.
-        const relative = o.mergeRadiusUm > 0 ? o.mergeMaxRelative * Math.max(0, 1 - Math.sqrt(d2) / o.mergeRadiusUm) : 0;
-        if (this.templateDistance(a, b, relative) > o.mergeMaxChi2) continue;
-        this.merge(a, b, now);
-        if (!bank.active[a]) break;
-        // The list of channel pa changed (b left it): stay at the same position.
-        if (useIndex) i--;
-      }
+    const pa = bank.peakChannel[a];
+    const from = useIndex ? this.index.offset(pa) : 0;
+    for (let i = 0; i < (useIndex ? this.index.counts[pa] : bank.capacity); i++) {
+      const b = useIndex ? this.index.lists[from + i] : i;
+      if (b === a || !bank.active[b] || bank.unitOf[b] < 0 || bank.unitOf[b] < bank.unitOf[a]) continue;
+      const pb = bank.peakChannel[b];
+      const d2 = (xUm[pa] - xUm[pb]) ** 2 + (yUm[pa] - yUm[pb]) ** 2;
+      if (d2 > r2) continue;
+      // The relative allowance is full for templates on one peak channel and falls to none at the
+      // merge radius: on seed 1 of the cerebellum preset, pairs of one neuron's templates within
+      // 10 % of each other's energy were one neuron 20 : 1 when on one peak channel, but only 5 : 1
+      // when 26–40 µm apart.
+      const relative = o.mergeRadiusUm > 0 ? o.mergeMaxRelative * Math.max(0, 1 - Math.sqrt(d2) / o.mergeRadiusUm) : 0;
+      if (this.templateDistance(a, b, relative) > o.mergeMaxChi2) continue;
+      this.merge(a, b, now);
+      if (!bank.active[a]) return;
+      // The list of channel pa changed (b left it): stay at the same position.
+      if (useIndex) i--;
     }
   }
 
@@ -609,83 +638,83 @@ export class OnlineClusterer implements UnitAssigner {
     this.events.push({ kind: 'merged', survivor, absorbed, streamTimeS: now });
   }
 
-  private splitUnits(now: number): void {
+  /** Tests unit slot k for a split when it is due; true when a test ran (the costly part). */
+  private splitSlot(k: number, now: number): boolean {
     const bank = this.bank!;
     const o = this.options;
     const test = this.splitTest!;
-    for (let k = 0; k < bank.capacity; k++) {
-      if (!bank.active[k] || bank.unitOf[k] < 0) continue;
-      if (now - this.lastSplitCheckS[k] < o.splitEveryS) continue;
-      const ring = this.ringSlotOf[k];
-      if (ring < 0 || this.ringCount[ring] < o.splitSpikes) continue;
-      this.lastSplitCheckS[k] = now;
-      const data = this.ring.subarray(ring * o.splitSpikes * this.ringWidth, (ring + 1) * o.splitSpikes * this.ringWidth);
-      const result = test.run(data, o.splitSpikes, o.splitMinDprime, o.splitMinFraction);
-      if (!result.split) continue;
-      if (this.units >= o.maxUnits || this.freeRings.length === 0) {
-        this.counters.promotionsRefused++;
-        continue;
-      }
-      const child = bank.freeSlot() >= 0 ? bank.freeSlot() : this.oldestProvisional();
-      if (child < 0) continue;
-      if (bank.active[child]) this.removeTemplate(child);
-      // The groups' means must differ like distinct units, or the split would be merged back.
-      const width = bank.windowBefore + bank.windowAfter + 1;
-      const mean0 = new Float64Array(this.ringWidth);
-      const mean1 = new Float64Array(this.ringWidth);
-      let n0 = 0;
-      let n1 = 0;
-      for (let i = 0; i < o.splitSpikes; i++) {
-        const target = result.group[i] ? mean1 : mean0;
-        if (result.group[i]) n1++;
-        else n0++;
-        for (let j = 0; j < this.ringWidth; j++) target[j] += data[i * this.ringWidth + j];
-      }
-      let distance = 0;
-      for (let j = 0; j < this.ringWidth; j++) {
-        mean0[j] /= n0;
-        mean1[j] /= n1;
-        distance += (mean0[j] - mean1[j]) ** 2;
-      }
-      if (distance <= 2 * o.mergeMaxChi2) continue;
-      // Child: the parent's template, with its top rows replaced by the minority group's mean.
-      bank.active[child] = 1;
-      bank.rowCount[child] = bank.rowCount[k];
-      bank.peakChannel[child] = bank.peakChannel[k];
-      bank.spikeCount[child] = n1;
-      bank.channels.set(bank.channels.subarray(k * bank.maxRows, (k + 1) * bank.maxRows), child * bank.maxRows);
-      bank.data.set(bank.data.subarray(k * bank.maxRows * bank.length, (k + 1) * bank.maxRows * bank.length), child * bank.maxRows * bank.length);
-      for (let r = 0; r < bank.rowCount[k]; r++) {
-        bank.rowWeight[child * bank.maxRows + r] = r < o.splitRows ? n1 : 1;
-        if (r < o.splitRows) {
-          const ch = bank.channels[k * bank.maxRows + r];
-          const sigma = this.noiseUv[ch] > 0 ? this.noiseUv[ch] : 1;
-          const base = bank.alignIndex - bank.windowBefore;
-          for (let t = 0; t < width; t++) {
-            bank.data[(child * bank.maxRows + r) * bank.length + base + t] = mean1[r * width + t] * sigma;
-            bank.data[(k * bank.maxRows + r) * bank.length + base + t] = mean0[r * width + t] * sigma;
-          }
-          bank.rowWeight[k * bank.maxRows + r] = n0;
-          bank.refreshRowEnergy(k, r);
-        }
-        bank.refreshRowEnergy(child, r);
-      }
-      bank.spikeCount[k] = n0;
-      this.createdAtS[child] = now;
-      this.index.add(child, bank.peakChannel[child]);
-      const parentRing = ring;
-      this.ringCount[parentRing] = this.ringHead[parentRing] = 0;
-      bank.unitOf[child] = -1;
-      this.provisional++;
-      // Promote at once: the group already has its spikes.
-      bank.spikeCount[child] = Math.max(n1, this.options.promoteSpikes);
-      this.promote(child, now);
-      bank.spikeCount[child] = n1;
-      const created = this.events.pop()!;
-      this.counters.promotions--;
-      this.counters.splits++;
-      this.events.push({ kind: 'split', parent: bank.unitOf[k], unitId: created.kind === 'created' ? created.unitId : bank.unitOf[child], streamTimeS: now });
+    if (!bank.active[k] || bank.unitOf[k] < 0) return false;
+    if (now - this.lastSplitCheckS[k] < o.splitEveryS) return false;
+    const ring = this.ringSlotOf[k];
+    if (ring < 0 || this.ringCount[ring] < o.splitSpikes) return false;
+    this.lastSplitCheckS[k] = now;
+    const data = this.ring.subarray(ring * o.splitSpikes * this.ringWidth, (ring + 1) * o.splitSpikes * this.ringWidth);
+    const result = test.run(data, o.splitSpikes, o.splitMinDprime, o.splitMinFraction);
+    if (!result.split) return true;
+    if (this.units >= o.maxUnits || this.freeRings.length === 0) {
+      this.counters.promotionsRefused++;
+      return true;
     }
+    const child = bank.freeSlot() >= 0 ? bank.freeSlot() : this.oldestProvisional();
+    if (child < 0) return true;
+    if (bank.active[child]) this.removeTemplate(child);
+    // The groups' means must differ like distinct units, or the split would be merged back.
+    const width = bank.windowBefore + bank.windowAfter + 1;
+    const mean0 = new Float64Array(this.ringWidth);
+    const mean1 = new Float64Array(this.ringWidth);
+    let n0 = 0;
+    let n1 = 0;
+    for (let i = 0; i < o.splitSpikes; i++) {
+      const target = result.group[i] ? mean1 : mean0;
+      if (result.group[i]) n1++;
+      else n0++;
+      for (let j = 0; j < this.ringWidth; j++) target[j] += data[i * this.ringWidth + j];
+    }
+    let distance = 0;
+    for (let j = 0; j < this.ringWidth; j++) {
+      mean0[j] /= n0;
+      mean1[j] /= n1;
+      distance += (mean0[j] - mean1[j]) ** 2;
+    }
+    if (distance <= 2 * o.mergeMaxChi2) return true;
+    // Child: the parent's template, with its top rows replaced by the minority group's mean.
+    bank.active[child] = 1;
+    bank.rowCount[child] = bank.rowCount[k];
+    bank.peakChannel[child] = bank.peakChannel[k];
+    bank.spikeCount[child] = n1;
+    bank.channels.set(bank.channels.subarray(k * bank.maxRows, (k + 1) * bank.maxRows), child * bank.maxRows);
+    bank.data.set(bank.data.subarray(k * bank.maxRows * bank.length, (k + 1) * bank.maxRows * bank.length), child * bank.maxRows * bank.length);
+    for (let r = 0; r < bank.rowCount[k]; r++) {
+      bank.rowWeight[child * bank.maxRows + r] = r < o.splitRows ? n1 : 1;
+      if (r < o.splitRows) {
+        const ch = bank.channels[k * bank.maxRows + r];
+        const sigma = this.noiseUv[ch] > 0 ? this.noiseUv[ch] : 1;
+        const base = bank.alignIndex - bank.windowBefore;
+        for (let t = 0; t < width; t++) {
+          bank.data[(child * bank.maxRows + r) * bank.length + base + t] = mean1[r * width + t] * sigma;
+          bank.data[(k * bank.maxRows + r) * bank.length + base + t] = mean0[r * width + t] * sigma;
+        }
+        bank.rowWeight[k * bank.maxRows + r] = n0;
+        bank.refreshRowEnergy(k, r);
+      }
+      bank.refreshRowEnergy(child, r);
+    }
+    bank.spikeCount[k] = n0;
+    this.createdAtS[child] = now;
+    this.index.add(child, bank.peakChannel[child]);
+    const parentRing = ring;
+    this.ringCount[parentRing] = this.ringHead[parentRing] = 0;
+    bank.unitOf[child] = -1;
+    this.provisional++;
+    // Promote at once: the group already has its spikes.
+    bank.spikeCount[child] = Math.max(n1, this.options.promoteSpikes);
+    this.promote(child, now);
+    bank.spikeCount[child] = n1;
+    const created = this.events.pop()!;
+    this.counters.promotions--;
+    this.counters.splits++;
+    this.events.push({ kind: 'split', parent: bank.unitOf[k], unitId: created.kind === 'created' ? created.unitId : bank.unitOf[child], streamTimeS: now });
+    return true;
   }
 
   /** The id a (possibly merged) unit id now goes by. */

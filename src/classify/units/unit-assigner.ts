@@ -15,8 +15,16 @@ export interface UnitAssigner {
   readonly kind: 'templates' | 'online';
   /** Writes `batch.unitId[k]` for every snippet (−1: matches no unit). Allocates nothing. */
   assign(batch: SnippetBatch, noiseUv: Float32Array): void;
-  /** Slow bookkeeping (merges, splits, re-centring), a few times a second; returns what changed. */
+  /** Slow bookkeeping (merges, splits, re-centring) over every unit at once; returns what changed. */
   maintain(streamTimeS: number): readonly UnitEvent[];
+  /**
+   * The same bookkeeping in slices, for the live path: `slots` of the assigner's `slotCount` slots
+   * per call, from a cursor that cycles, with at most `maxSplitTests` split tests. Called every
+   * block, it spreads a full pass over many blocks so that no block waits behind it.
+   */
+  maintainSlice?(streamTimeS: number, slots: number, maxSplitTests: number): readonly UnitEvent[];
+  /** How many slots a full pass of maintainSlice covers. */
+  readonly slotCount?: number;
   /** Units currently alive. */
   unitIds(): number[];
   /** Where a unit lives: its peak channel, or −1. */

@@ -20,9 +20,18 @@ interface Run {
 
 /**
  * Feeds `blocks` blocks of 10 spikes drawn from `pick` (amplitude ±15 %, sub-sample jitter) and
- * runs maintenance every 100 blocks (1 s of stream time).
+ * runs maintenance every 100 blocks (1 s of stream time) as full passes, or, with `slices`, as the
+ * live path does: a slice every block, one sweep of every slot per 100 blocks, one split test at most.
  */
-function run(units: readonly WorldUnit[], options: OnlineClusterOptions, blocks: number, seed: number, pick?: (block: number, random: () => number) => WorldUnit, clusterer = new OnlineClusterer(layout, options)): Run {
+function run(
+  units: readonly WorldUnit[],
+  options: OnlineClusterOptions,
+  blocks: number,
+  seed: number,
+  pick?: (block: number, random: () => number) => WorldUnit,
+  clusterer = new OnlineClusterer(layout, options),
+  slices = false,
+): Run {
   const random = seededRandom(seed);
   const batch = allocateSnippets(hoods, 16);
   const spikes: [number, number][] = [];
@@ -39,7 +48,8 @@ function run(units: readonly WorldUnit[], options: OnlineClusterOptions, blocks:
     }
     clusterer.assign(batch, noise);
     for (let i = 0; i < batch.count; i++) spikes.push([truth[i], batch.unitId[i]]);
-    if (b % 100 === 99) events.push(...clusterer.maintain(sample / RATE_HZ));
+    if (slices) events.push(...clusterer.maintainSlice(sample / RATE_HZ, clusterer.slotCount / 100, 1));
+    else if (b % 100 === 99) events.push(...clusterer.maintain(sample / RATE_HZ));
   }
   return { clusterer, spikes, events };
 }
@@ -176,6 +186,27 @@ test('splits: two units sharing one template are split; the parent keeps its id,
   const s = score(r, Math.max(0, firstSplit));
   assert.ok(new Set(s.majority.values()).size === 2, JSON.stringify([...s.majority]));
   assert.ok(s.accuracy >= 0.9, `accuracy after the split ${s.accuracy}`);
+});
+
+test('maintenance in slices (the live path) merges and splits as full passes do', () => {
+  // The merge scenario above, maintained a slice per block.
+  const units = [makeUnit(layout, 0, 10, 200, 150, 0.4), makeUnit(layout, 1, 10, 400, 120, 0.7)];
+  const strict = { ...DEFAULT_ONLINE_CLUSTER_OPTIONS, maxExcessSigma: -3, maxTemplateError: 0, promoteSpikes: 3 };
+  const clusterer = new OnlineClusterer(layout, strict);
+  run(units, strict, 60, 5, undefined, clusterer, true);
+  const before = clusterer.unitIds().length;
+  assert.ok(before >= 3, `strict matching cut the units into ${before} ids`);
+  clusterer.setAcceptance({ maxExcessSigma: DEFAULT_ONLINE_CLUSTER_OPTIONS.maxExcessSigma, maxTemplateError: DEFAULT_ONLINE_CLUSTER_OPTIONS.maxTemplateError });
+  const later = run(units, strict, 300, 6, undefined, clusterer, true);
+  assert.ok(later.events.some((e) => e.kind === 'merged'), JSON.stringify(later.events));
+  assert.is(clusterer.unitIds().length, 2, String(clusterer.unitIds()));
+  // The split scenario, maintained a slice per block.
+  const shared = [makeUnit(layout, 0, 16, 300, 140, 0.25), makeUnit(layout, 1, 16, 300, 140, 0.85)];
+  const permissive = { ...DEFAULT_ONLINE_CLUSTER_OPTIONS, maxExcessSigma: 1e6, splitEveryS: 1 };
+  const split = run(shared, permissive, 400, 7, undefined, undefined, true);
+  assert.ok(split.events.some((e) => e.kind === 'split'), JSON.stringify(split.events));
+  const s = score(split, 3000);
+  assert.is(new Set(s.majority.values()).size, 2, JSON.stringify([...s.majority]));
 });
 
 test('bounded memory: no more units than maxUnits, no more provisional templates than maxProvisional', () => {
