@@ -21,7 +21,7 @@
  * spikes up to the session's end count (the session's own horizon).
  */
 import type { MonotonicClock } from '../core/clock.js';
-import type { SpikeBatch } from '../core/spikes.js';
+import { SpikeLog } from '../classify/eval/spike-log.js';
 import { validateRigConfig } from '../config/load.js';
 import type { OptotagResult, UnitTagResult } from '../closedloop/optotag-session.js';
 import type { DetectedSpikes, MatchScore } from '../classify/eval/ground-truth-match.js';
@@ -142,33 +142,6 @@ export interface OptotagSimCounts {
   /** Ground-truth units of each kind in the simulation (foreground). */
   readonly simOpsin: number;
   readonly simOther: number;
-}
-
-class SpikeLog {
-  count = 0;
-  sample = new Float64Array(1 << 16);
-  channel = new Int32Array(1 << 16);
-  unit = new Int32Array(1 << 16);
-  take(batch: SpikeBatch): void {
-    if (this.count + batch.count > this.sample.length) {
-      let n = this.sample.length;
-      while (n < this.count + batch.count) n *= 2;
-      const s = new Float64Array(n);
-      s.set(this.sample.subarray(0, this.count));
-      const c = new Int32Array(n);
-      c.set(this.channel.subarray(0, this.count));
-      const u = new Int32Array(n);
-      u.set(this.unit.subarray(0, this.count));
-      [this.sample, this.channel, this.unit] = [s, c, u];
-    }
-    this.sample.set(batch.peakSampleIndex.subarray(0, batch.count), this.count);
-    this.channel.set(batch.peakChannel.subarray(0, batch.count), this.count);
-    this.unit.set(batch.unitId.subarray(0, batch.count), this.count);
-    this.count += batch.count;
-  }
-  detected(): DetectedSpikes {
-    return { count: this.count, sample: this.sample.subarray(0, this.count), channel: this.channel.subarray(0, this.count), unit: this.unit.subarray(0, this.count) };
-  }
 }
 
 export function optotagSimConfig(options: OptotagSimOptions) {

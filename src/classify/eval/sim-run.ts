@@ -17,6 +17,7 @@ import type { ClassifierConfig } from '../config.js';
 import { OnlineUnits } from '../online/online-units.js';
 import { OnlineClusterer } from '../units/online-clusterer.js';
 import type { DetectedSpikes, TruthSpikes } from './ground-truth-match.js';
+import { SpikeLog } from './spike-log.js';
 
 export interface SimRunOptions {
   readonly sim: SimOptionsInput;
@@ -36,31 +37,6 @@ export interface SimRun {
   readonly wallS: number;
 }
 
-class Growable {
-  count = 0;
-  sample = new Float64Array(1 << 16);
-  channel = new Int32Array(1 << 16);
-  unit = new Int32Array(1 << 16);
-  push(s: number, c: number, u: number): void {
-    if (this.count === this.sample.length) {
-      const n = this.count * 2;
-      const s2 = new Float64Array(n);
-      s2.set(this.sample);
-      this.sample = s2;
-      const c2 = new Int32Array(n);
-      c2.set(this.channel);
-      this.channel = c2;
-      const u2 = new Int32Array(n);
-      u2.set(this.unit);
-      this.unit = u2;
-    }
-    this.sample[this.count] = s;
-    this.channel[this.count] = c;
-    this.unit[this.count] = u;
-    this.count++;
-  }
-}
-
 export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const simulation = createSimulation({ ...options.sim, durationHintS: options.durationS });
   const generator = simulation.generator;
@@ -69,7 +45,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const pipelineOptions = validateOptions(pipelineOptionsSchema, options.pipeline ?? {}, 'pipeline');
   const maxRows = neighbourhoodsByRadius(layout, pipelineOptions.snippets.radiusUm).maxSize;
   const units = await OnlineUnits.create({ config: options.classifier, layout, sampleRateHz: rate, maxSnippetRows: maxRows, log: options.log });
-  const spikes = new Growable();
+  const spikes = new SpikeLog();
   const subject = new Subject<Int16SampleBlock>();
   let failure: unknown = null;
   subject.pipe(buildPipeline(options.pipeline, layout)).subscribe({
@@ -77,7 +53,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
       if (!hasSnippets(result)) return;
       units.process(result as SnippetResult);
       const b = result.spikes;
-      for (let k = 0; k < b.count; k++) spikes.push(b.peakSampleIndex[k], b.peakChannel[k], b.unitId[k]);
+      spikes.take(b);
     },
     error: (e) => (failure = e),
   });
@@ -120,7 +96,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   return {
     simulation,
     units,
-    detected: { count: spikes.count, sample: spikes.sample.subarray(0, spikes.count), channel: spikes.channel.subarray(0, spikes.count), unit: spikes.unit.subarray(0, spikes.count) },
+    detected: spikes.detected(),
     truth,
     wallS: (performance.now() - started) / 1000,
   };
