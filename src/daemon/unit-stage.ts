@@ -38,6 +38,13 @@ export async function createUnitStage(config: RigConfig, deps: UnitStageDeps): P
     return null;
   }
   const units = await OnlineUnits.create({ config: config.classifier, layout: deps.layout, sampleRateHz: deps.sampleRateHz, maxSnippetRows: deps.maxSnippetRows, cellTypes: deps.cellTypes, log: deps.log });
+  // Snippets too short for the matching window are a config error: refuse them now, not every block.
+  try {
+    units.assigner.checkSnippetGeometry(config.pipeline.snippets.samplesBefore, config.pipeline.snippets.samplesAfter, deps.sampleRateHz);
+  } catch (error) {
+    await units.close();
+    throw error;
+  }
   deps.log(`units by ${units.assigner.kind === 'templates' ? `template matching (${config.classifier.templates})` : 'online clustering'}; ${config.classifier.model ? `cell types by model ${config.classifier.model}` : 'no model: no cell types'}`);
   return units;
 }

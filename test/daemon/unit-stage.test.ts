@@ -48,4 +48,18 @@ test('disabled, or a peak-only pipeline: no unit stage, and the log says why', a
   await b.stop();
 });
 
+test('snippets too short for the matching window: the daemon refuses the config at start, naming the setting', async () => {
+  let caught: unknown = null;
+  try {
+    const d = await Daemon.start(config({}, { snippets: { samplesBefore: 30, samplesAfter: 5 } }), { log: new MemoryLog() });
+    await d.stop();
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught, 'Daemon.start should have rejected');
+  const e = caught as { code?: string; message: string };
+  assert.is(e.code, 'E_OPTIONS_INVALID');
+  assert.match(e.message, /samplesAfter ≥ \d+/);
+});
+
 test.run();

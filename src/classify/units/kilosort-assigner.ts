@@ -11,7 +11,7 @@ import { CandidateIndex } from './candidate-index.js';
 import type { KilosortFolder } from './kilosort-folder.js';
 import { TemplateBank } from './template-bank.js';
 import { TemplateMatcher, type MatchOptions } from './template-matcher.js';
-import type { UnitAssigner, UnitEvent } from './unit-assigner.js';
+import { checkSnippetWindow, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
 
 export interface KilosortAssignerOptions {
   /** Templates compared with a spike: those whose peak is within this distance of its peak channel. */
@@ -85,15 +85,12 @@ export class KilosortAssigner implements UnitAssigner {
     this.matcher = new TemplateMatcher(this.bank, layout.channelCount, options.maxSnippetRows, matchOptions);
   }
 
+  checkSnippetGeometry(samplesBefore: number, samplesAfter: number): void {
+    checkSnippetWindow(STAGE, samplesBefore, samplesAfter, this.bank.windowBefore, this.bank.windowAfter, this.options.maxShiftSamples);
+  }
+
   private checkGeometry(batch: SnippetBatch): void {
-    const b = this.bank;
-    if (batch.samplesBefore < b.windowBefore + this.options.maxShiftSamples || batch.samplesAfter < b.windowAfter + this.options.maxShiftSamples) {
-      throw new OptoloopError(
-        'E_OPTIONS_INVALID',
-        `${STAGE}: snippets of ${batch.samplesBefore} + ${batch.samplesAfter} samples around the peak are too short for a matching window of ${b.windowBefore} + ${b.windowAfter} samples with shifts of ±${this.options.maxShiftSamples}; expected pipeline.snippets samplesBefore ≥ ${b.windowBefore + this.options.maxShiftSamples} and samplesAfter ≥ ${b.windowAfter + this.options.maxShiftSamples}`,
-        { stage: STAGE },
-      );
-    }
+    this.checkSnippetGeometry(batch.samplesBefore, batch.samplesAfter);
     if (batch.neighbourCapacity > this.options.maxSnippetRows) {
       throw new OptoloopError('E_OPTIONS_INVALID', `${STAGE}: snippets have ${batch.neighbourCapacity} rows, more than the ${this.options.maxSnippetRows} the matcher was built for`, { stage: STAGE });
     }

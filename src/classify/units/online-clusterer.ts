@@ -40,7 +40,7 @@ import { valueAt, valueAtHalf } from './half-sample.js';
 import { SplitTest } from './split-test.js';
 import { TemplateBank } from './template-bank.js';
 import { TemplateMatcher } from './template-matcher.js';
-import type { UnitAssigner, UnitEvent } from './unit-assigner.js';
+import { checkSnippetWindow, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
 
 export interface OnlineClusterOptions {
   readonly maxUnits: number;
@@ -167,18 +167,19 @@ export class OnlineClusterer implements UnitAssigner {
     this.noiseUv = new Float32Array(layout.channelCount).fill(1);
   }
 
+  checkSnippetGeometry(samplesBefore: number, samplesAfter: number, sampleRateHz: number): void {
+    const o = this.options;
+    const before = Math.round((o.windowBeforeMs * sampleRateHz) / 1000);
+    const after = Math.round((o.windowAfterMs * sampleRateHz) / 1000);
+    checkSnippetWindow(STAGE, samplesBefore, samplesAfter, before, after, o.maxShiftSamples);
+  }
+
   private setUp(batch: SnippetBatch): void {
     const o = this.options;
     const rate = batch.sampleRateHz;
+    this.checkSnippetGeometry(batch.samplesBefore, batch.samplesAfter, rate);
     const before = Math.round((o.windowBeforeMs * rate) / 1000);
     const after = Math.round((o.windowAfterMs * rate) / 1000);
-    if (batch.samplesBefore < before + o.maxShiftSamples || batch.samplesAfter < after + o.maxShiftSamples) {
-      throw new OptoloopError(
-        'E_OPTIONS_INVALID',
-        `${STAGE}: snippets of ${batch.samplesBefore} + ${batch.samplesAfter} samples around the peak are too short for a matching window of ${before} + ${after} samples with shifts of ±${o.maxShiftSamples}; expected pipeline.snippets samplesBefore ≥ ${before + o.maxShiftSamples} and samplesAfter ≥ ${after + o.maxShiftSamples}`,
-        { stage: STAGE },
-      );
-    }
     const capacity = o.maxUnits + o.maxProvisional;
     this.sampleRateHz = rate;
     this.bank = new TemplateBank(capacity, o.maxRows, batch.snippetLength, batch.samplesBefore, before, after);

@@ -1,3 +1,4 @@
+import { OptoloopError } from '../../core/errors.js';
 import type { SnippetBatch } from '../../core/spikes.js';
 
 /** What happened to units during maintenance, for the feature tracker to follow. */
@@ -25,8 +26,23 @@ export interface UnitAssigner {
   maintainSlice?(streamTimeS: number, slots: number, maxSplitTests: number): readonly UnitEvent[];
   /** How many slots a full pass of maintainSlice covers. */
   readonly slotCount?: number;
+  /**
+   * Refuses snippets too short for the matching window, so that a daemon can refuse its config at
+   * start-up rather than fail every block (the first batch is checked the same way).
+   */
+  checkSnippetGeometry(samplesBefore: number, samplesAfter: number, sampleRateHz: number): void;
   /** Units currently alive. */
   unitIds(): number[];
   /** Where a unit lives: its peak channel, or −1. */
   peakChannelOf(unitId: number): number;
+}
+
+/** The refusal both assigners give for snippets shorter than their matching window plus its shifts. */
+export function checkSnippetWindow(stage: string, samplesBefore: number, samplesAfter: number, windowBefore: number, windowAfter: number, maxShiftSamples: number): void {
+  if (samplesBefore >= windowBefore + maxShiftSamples && samplesAfter >= windowAfter + maxShiftSamples) return;
+  throw new OptoloopError(
+    'E_OPTIONS_INVALID',
+    `${stage}: snippets of ${samplesBefore} + ${samplesAfter} samples around the peak are too short for a matching window of ${windowBefore} + ${windowAfter} samples with shifts of ±${maxShiftSamples}; expected pipeline.snippets samplesBefore ≥ ${windowBefore + maxShiftSamples} and samplesAfter ≥ ${windowAfter + maxShiftSamples}`,
+    { stage },
+  );
 }
