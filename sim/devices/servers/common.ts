@@ -73,3 +73,15 @@ export function everyInterval(context: ServeContext, drop: () => Promise<void> |
     await current;
   };
 }
+
+/** How long a device stays gone in the disconnect fault. */
+export const VANISH_MS = 1000;
+
+/** The disconnect fault of a device that can vanish and come back: gone for VANISH_MS every fault interval. */
+export function vanishEvery(context: ServeContext, vanish: () => Promise<void>, reappear: () => Promise<void>): () => Promise<void> {
+  return everyInterval(context, async () => {
+    await vanish();
+    await new Promise((r) => setTimeout(r, VANISH_MS));
+    await reappear();
+  });
+}

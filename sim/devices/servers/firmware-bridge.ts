@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmulatorProcess } from '../../../drivers/firmware-bridge/emulator.js';
 import type { RunningDevice, ServeContext, SimDeviceServer } from '../../serve.js';
-import { everyInterval, faultNote, yamlFlow } from './common.js';
+import { faultNote, vanishEvery, yamlFlow } from './common.js';
 import { EdgeLogTail } from './edge-log-tail.js';
 import { EmulatorLight } from './emulator-light.js';
 
@@ -60,11 +60,7 @@ export const firmwareBridgeServer: SimDeviceServer = {
       await halt();
       throw error;
     }
-    const stopFaults = everyInterval(context, async () => {
-      await halt();
-      await new Promise((r) => setTimeout(r, 1000));
-      await launch();
-    });
+    const stopFaults = vanishEvery(context, halt, launch);
     return {
       address: linkPath,
       config: `sinks: ${yamlFlow({ bridge: { kind: 'firmware-bridge', path: linkPath } })}`,

@@ -5,18 +5,14 @@
  */
 import type { RunningDevice, ServeContext, SimDeviceServer } from '../../serve.js';
 import { serveEmulatedDevice } from '../serve.js';
-import { everyInterval, faultNote, serialFaults, yamlFlow } from './common.js';
+import { faultNote, serialFaults, vanishEvery, yamlFlow } from './common.js';
 
 export const openBciServer: SimDeviceServer = {
   name: 'openbci',
   description: 'OpenBCI Cyton behind its USB dongle on a pseudo-terminal (its own seeded EEG-like signal)',
   async start(context: ServeContext): Promise<RunningDevice> {
     const served = await serveEmulatedDevice('openbci', { dir: context.ptyDir, hostName: 'openbci', seed: context.seed, faults: serialFaults(context) });
-    const stopFaults = everyInterval(context, async () => {
-      await served.unplug();
-      await new Promise((r) => setTimeout(r, 1000));
-      await served.replug();
-    });
+    const stopFaults = vanishEvery(context, () => served.unplug(), () => served.replug());
     return {
       address: served.hostPath,
       config: `source: ${yamlFlow({ kind: 'openbci', port: served.hostPath })}`,

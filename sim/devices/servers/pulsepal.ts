@@ -8,7 +8,7 @@
 import type { RunningDevice, ServeContext, SimDeviceServer } from '../../serve.js';
 import type { PulsePalEmulator } from '../pulsepal/emulator.js';
 import { serveEmulatedDevice } from '../serve.js';
-import { everyInterval, faultNote, serialFaults, yamlFlow } from './common.js';
+import { faultNote, serialFaults, vanishEvery, yamlFlow } from './common.js';
 import { EmulatorLight } from './emulator-light.js';
 
 /** Volts at light level 1: the default `fullScaleVolts` of the pulsepal sink. */
@@ -36,11 +36,7 @@ export const pulsePalServer: SimDeviceServer = {
         if (level > 0) light.train(output.output, output.pulseOnsetsUs, output.pulseWidthUs, level);
       }
     });
-    const stopFaults = everyInterval(context, async () => {
-      await served.unplug();
-      await new Promise((r) => setTimeout(r, 1000));
-      await served.replug();
-    });
+    const stopFaults = vanishEvery(context, () => served.unplug(), () => served.replug());
     return {
       address: served.hostPath,
       config: `sinks: ${yamlFlow({ pulsepal: { kind: 'pulsepal', port: served.hostPath } })}`,

@@ -7,7 +7,7 @@
 import type { RunningDevice, ServeContext, SimDeviceServer } from '../../serve.js';
 import { serveEmulatedDevice } from '../serve.js';
 import type { ThorlabsEmulator } from '../thorlabs/emulator.js';
-import { everyInterval, faultNote, serialFaults, yamlFlow } from './common.js';
+import { faultNote, serialFaults, vanishEvery, yamlFlow } from './common.js';
 import { EmulatorLight } from './emulator-light.js';
 
 /** mA at light level 1: the default `fullScaleMa` of the thorlabs sink. */
@@ -28,11 +28,7 @@ export const thorlabsServer: SimDeviceServer = {
       const level = emulator.mode === 1 ? emulator.leds[event.channel].brightnessPercent / 100 : event.currentMa / THORLABS_FULL_SCALE_MA;
       if (level > 0) light.on(event.channel, Math.min(1, level), timeUs);
     });
-    const stopFaults = everyInterval(context, async () => {
-      await served.unplug();
-      await new Promise((r) => setTimeout(r, 1000));
-      await served.replug();
-    });
+    const stopFaults = vanishEvery(context, () => served.unplug(), () => served.replug());
     return {
       address: served.hostPath,
       config: `sinks: ${yamlFlow({ leds: { kind: 'thorlabs', port: served.hostPath } })}`,
