@@ -39,7 +39,8 @@ import { CandidateIndex } from './candidate-index.js';
 import { valueAt, valueAtHalf } from './half-sample.js';
 import { SplitTest } from './split-test.js';
 import { TemplateBank } from './template-bank.js';
-import { TemplateMatcher } from './template-matcher.js';
+import { TemplateMatcher, type MatchOptions } from './template-matcher.js';
+import { OverlapPeeler } from './overlap-peeler.js';
 import { checkSnippetWindow, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
 
 export interface OnlineClusterOptions {
@@ -78,6 +79,12 @@ export interface OnlineClusterOptions {
   readonly splitRows: number;
   readonly splitMinDprime: number;
   readonly splitMinFraction: number;
+  /** Explain a snippet that matches no template as two overlapping spikes (overlap-peeler.ts). */
+  readonly resolveOverlaps: boolean;
+  /** How far (ms) from the detected trough the other spike of an overlap is searched. */
+  readonly overlapMaxOffsetMs: number;
+  /** Overlap resolutions tried per batch at most (each costs about a candidate-list pass per offset): bounded work per block. */
+  readonly overlapMaxPerBatch: number;
 }
 
 export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
@@ -107,6 +114,9 @@ export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
   splitRows: 3,
   splitMinDprime: 5,
   splitMinFraction: 0.15,
+  resolveOverlaps: true,
+  overlapMaxOffsetMs: 1,
+  overlapMaxPerBatch: 64,
 };
 
 export interface OnlineClusterCounters {
@@ -120,6 +130,9 @@ export interface OnlineClusterCounters {
   splits: number;
   retired: number;
   recentred: number;
+  /** Refused snippets tried as two overlapping spikes / explained so (assigned to the main spike's unit). */
+  overlapsTried: number;
+  overlapsResolved: number;
 }
 
 const STAGE = 'classify.cluster';
@@ -128,9 +141,10 @@ const NO_EVENTS: readonly UnitEvent[] = Object.freeze([]);
 
 export class OnlineClusterer implements UnitAssigner {
   readonly kind = 'online' as const;
-  readonly counters: OnlineClusterCounters = { spikes: 0, assigned: 0, provisionalCreated: 0, provisionalExpired: 0, promotions: 0, promotionsRefused: 0, merges: 0, splits: 0, retired: 0, recentred: 0 };
+  readonly counters: OnlineClusterCounters = { spikes: 0, assigned: 0, provisionalCreated: 0, provisionalExpired: 0, promotions: 0, promotionsRefused: 0, merges: 0, splits: 0, retired: 0, recentred: 0, overlapsTried: 0, overlapsResolved: 0 };
   private bank: TemplateBank | null = null;
   private matcher: TemplateMatcher | null = null;
+  private peeler: OverlapPeeler | null = null;
   private readonly index: CandidateIndex;
   /** Per template slot: creation stream time (s), and its split ring. */
   private createdAtS = new Float64Array(0);
@@ -183,13 +197,14 @@ export class OnlineClusterer implements UnitAssigner {
     const capacity = o.maxUnits + o.maxProvisional;
     this.sampleRateHz = rate;
     this.bank = new TemplateBank(capacity, o.maxRows, batch.snippetLength, batch.samplesBefore, before, after);
-    this.matcher = new TemplateMatcher(this.bank, this.layout.channelCount, Math.max(batch.neighbourCapacity, o.maxRows), {
-      maxShift: o.maxShiftSamples,
-      minScale: o.minScale,
-      maxScale: o.maxScale,
-      maxExcessSigma: o.maxExcessSigma,
-      maxTemplateError: o.maxTemplateError,
-      halfSampleShifts: o.halfSampleShifts,
+    this.matcher = new TemplateMatcher(this.bank, this.layout.channelCount, Math.max(batch.neighbourCapacity, o.maxRows), this.matchOptions());
+    this.peeler = new OverlapPeeler(this.bank, this.matcher, this.layout.channelCount, batch.neighbourCapacity, batch.snippetLength, batch.samplesBefore, batch.samplesAfter, rate, this.matchOptions(), {
+      maxOffsetSamples: Math.round((o.overlapMaxOffsetMs * rate) / 1000),
+      // Two troughs closer than the matcher's shifts are one shape to it.
+      minOffsetSamples: o.maxShiftSamples + 1,
+      searchRows: Math.min(o.maxRows, 4),
+      minUnitSpikes: o.promoteSpikes,
+      maxOthers: 3,
     });
     this.createdAtS = new Float64Array(capacity);
     this.lastHitS = new Float64Array(capacity);
@@ -208,8 +223,13 @@ export class OnlineClusterer implements UnitAssigner {
   /** Changes how strictly spikes are accepted (maxExcessSigma, maxTemplateError, scale bounds) from the next spike on. */
   setAcceptance(acceptance: Partial<Pick<OnlineClusterOptions, 'maxExcessSigma' | 'maxTemplateError' | 'minScale' | 'maxScale'>>): void {
     this.options = { ...this.options, ...acceptance };
+    this.matcher?.setOptions(this.matchOptions());
+    this.peeler?.setMatchOptions(this.matchOptions());
+  }
+
+  private matchOptions(): MatchOptions {
     const o = this.options;
-    this.matcher?.setOptions({ maxShift: o.maxShiftSamples, minScale: o.minScale, maxScale: o.maxScale, maxExcessSigma: o.maxExcessSigma, maxTemplateError: o.maxTemplateError, halfSampleShifts: o.halfSampleShifts });
+    return { maxShift: o.maxShiftSamples, minScale: o.minScale, maxScale: o.maxScale, maxExcessSigma: o.maxExcessSigma, maxTemplateError: o.maxTemplateError, halfSampleShifts: o.halfSampleShifts };
   }
 
   assign(batch: SnippetBatch, noiseUv: Float32Array): void {
@@ -219,12 +239,31 @@ export class OnlineClusterer implements UnitAssigner {
     const bank = this.bank!;
     const matcher = this.matcher!;
     const index = this.index;
+    let overlapBudget = this.options.resolveOverlaps ? this.options.overlapMaxPerBatch : 0;
     for (let k = 0; k < batch.count; k++) {
       this.counters.spikes++;
       const timeS = batch.peakSampleIndex[k] / batch.sampleRateHz;
       this.streamTimeS = timeS;
       const ch = batch.peakChannel[k];
       const m = matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
+      // A spike refused by every template, or taken only by a provisional one (overlaps of two cells
+      // at a recurring offset — light-evoked spikes at their latencies — seed provisional templates
+      // of the sum that then catch the next such overlaps), is tried as overlapping unit spikes.
+      if ((!m.accepted || bank.unitOf[m.template] < 0) && m.template >= 0 && overlapBudget > 0) {
+        overlapBudget--;
+        this.counters.overlapsTried++;
+        const p = this.peeler!.resolve(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch], index);
+        if (p.main >= 0) {
+          // Neither template is updated with an overlapped snippet, and no template is seeded from it.
+          this.lastHitS[p.main] = timeS;
+          batch.unitId[k] = bank.unitOf[p.main];
+          this.counters.overlapsResolved++;
+          this.counters.assigned++;
+          continue;
+        }
+        // The peeler used the matcher: match again for the ordinary path.
+        matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
+      }
       if (m.accepted) {
         const t = m.template;
         this.lastHitS[t] = timeS;
