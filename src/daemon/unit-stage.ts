@@ -41,6 +41,9 @@ export async function createUnitStage(config: RigConfig, deps: UnitStageDeps): P
   // Snippets too short for the matching window are a config error: refuse them now, not every block.
   try {
     units.assigner.checkSnippetGeometry(config.pipeline.snippets.samplesBefore, config.pipeline.snippets.samplesAfter, deps.sampleRateHz);
+    // Where the detector drops the second of two close spikes: the assigner may recover them there.
+    const d = config.pipeline.detect;
+    units.assigner.setDetectionGeometry?.({ refractoryMs: d.refractoryMs, peakWindowMs: d.peakWindowMs, radiusUm: d.radiusUm, thresholdSigma: d.thresholdSigma, thresholdUv: d.thresholdUv, snippetRadiusUm: config.pipeline.snippets.radiusUm });
   } catch (error) {
     await units.close();
     throw error;

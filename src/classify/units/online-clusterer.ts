@@ -41,7 +41,8 @@ import { SplitTest } from './split-test.js';
 import { TemplateBank } from './template-bank.js';
 import { TemplateMatcher, type MatchOptions } from './template-matcher.js';
 import { OverlapPeeler } from './overlap-peeler.js';
-import { checkSnippetWindow, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
+import { checkSnippetWindow, type DetectionGeometry, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
+import { neighbourhoodsByRadius, type Neighbourhoods } from '../../probe/neighbourhoods.js';
 
 export interface OnlineClusterOptions {
   readonly maxUnits: number;
@@ -85,6 +86,11 @@ export interface OnlineClusterOptions {
   readonly overlapMaxOffsetMs: number;
   /** Overlap resolutions tried per batch at most (each costs about a candidate-list pass per offset): bounded work per block. */
   readonly overlapMaxPerBatch: number;
+  /**
+   * Report the peeled spikes of a resolved overlap that lie in the detector's blind zone (see
+   * DetectionGeometry; only once setDetectionGeometry was called): the detector dropped them.
+   */
+  readonly recoverOverlaps: boolean;
 }
 
 export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
@@ -117,6 +123,7 @@ export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
   resolveOverlaps: true,
   overlapMaxOffsetMs: 1,
   overlapMaxPerBatch: 64,
+  recoverOverlaps: true,
 };
 
 export interface OnlineClusterCounters {
@@ -133,6 +140,9 @@ export interface OnlineClusterCounters {
   /** Refused snippets tried as two overlapping spikes / explained so (assigned to the main spike's unit). */
   overlapsTried: number;
   overlapsResolved: number;
+  /** Peeled spikes in the detector's blind zone appended to the batch / not appended (the batch was full). */
+  recovered: number;
+  recoveredDropped: number;
 }
 
 const STAGE = 'classify.cluster';
@@ -141,10 +151,19 @@ const NO_EVENTS: readonly UnitEvent[] = Object.freeze([]);
 
 export class OnlineClusterer implements UnitAssigner {
   readonly kind = 'online' as const;
-  readonly counters: OnlineClusterCounters = { spikes: 0, assigned: 0, provisionalCreated: 0, provisionalExpired: 0, promotions: 0, promotionsRefused: 0, merges: 0, splits: 0, retired: 0, recentred: 0, overlapsTried: 0, overlapsResolved: 0 };
+  readonly counters: OnlineClusterCounters = { spikes: 0, assigned: 0, provisionalCreated: 0, provisionalExpired: 0, promotions: 0, promotionsRefused: 0, merges: 0, splits: 0, retired: 0, recentred: 0, overlapsTried: 0, overlapsResolved: 0, recovered: 0, recoveredDropped: 0 };
   private bank: TemplateBank | null = null;
   private matcher: TemplateMatcher | null = null;
   private peeler: OverlapPeeler | null = null;
+  private geometry: DetectionGeometry | null = null;
+  /** Snippet rows of each channel (pipeline.snippets.radiusUm), for the spikes recovered. */
+  private snippetHoods: Neighbourhoods | null = null;
+  private blindBeforeSamples = 0;
+  private blindAfterSamples = 0;
+  /** Recently recovered spikes (sample, unit), so that two detected spikes do not both report one hidden spike. */
+  private readonly recoveredSample = new Float64Array(64);
+  private readonly recoveredUnit = new Int32Array(64).fill(-1);
+  private recoveredHead = 0;
   private readonly index: CandidateIndex;
   /** Per template slot: creation stream time (s), and its split ring. */
   private createdAtS = new Float64Array(0);
@@ -218,6 +237,21 @@ export class OnlineClusterer implements UnitAssigner {
     this.ringSlotOf = new Int32Array(capacity).fill(-1);
     this.freeRings = Array.from({ length: o.maxUnits }, (_, i) => o.maxUnits - 1 - i);
     this.splitTest = new SplitTest(this.ringWidth, o.splitSpikes);
+    if (this.geometry) this.planBlindZone();
+  }
+
+  setDetectionGeometry(geometry: DetectionGeometry): void {
+    this.geometry = geometry;
+    this.snippetHoods = neighbourhoodsByRadius(this.layout, geometry.snippetRadiusUm);
+    if (this.sampleRateHz > 0) this.planBlindZone();
+  }
+
+  private planBlindZone(): void {
+    const g = this.geometry!;
+    // Two samples inside each edge: a peeled trough is placed to a sample or so, and a spike just
+    // outside the blind zone was reported by the detector (recovering it would count it twice).
+    this.blindBeforeSamples = Math.round((g.peakWindowMs * this.sampleRateHz) / 1000) - 2;
+    this.blindAfterSamples = Math.round((g.refractoryMs * this.sampleRateHz) / 1000) - 2;
   }
 
   /** Changes how strictly spikes are accepted (maxExcessSigma, maxTemplateError, scale bounds) from the next spike on. */
@@ -240,7 +274,9 @@ export class OnlineClusterer implements UnitAssigner {
     const matcher = this.matcher!;
     const index = this.index;
     let overlapBudget = this.options.resolveOverlaps ? this.options.overlapMaxPerBatch : 0;
-    for (let k = 0; k < batch.count; k++) {
+    // Recovered spikes are appended after the detected ones and are not assigned again.
+    const detected = batch.count;
+    for (let k = 0; k < detected; k++) {
       this.counters.spikes++;
       const timeS = batch.peakSampleIndex[k] / batch.sampleRateHz;
       this.streamTimeS = timeS;
@@ -259,6 +295,7 @@ export class OnlineClusterer implements UnitAssigner {
           batch.unitId[k] = bank.unitOf[p.main];
           this.counters.overlapsResolved++;
           this.counters.assigned++;
+          if (this.geometry && this.options.recoverOverlaps) this.recover(batch, k);
           continue;
         }
         // The peeler used the matcher: match again for the ordinary path.
@@ -280,6 +317,72 @@ export class OnlineClusterer implements UnitAssigner {
         this.seed(batch, k, timeS);
       }
     }
+  }
+
+  /**
+   * Appends the peeled spikes of snippet k's resolved overlap that the detector could not have
+   * reported (in its blind zone: within radiusUm of the detected peak channel, from peakWindowMs
+   * before to refractoryMs after the detected trough), each with its unit, trough sample, peak
+   * channel and amplitude, and a snippet on its own peak channel's rows (writeOtherRow).
+   */
+  private recover(batch: SnippetBatch, k: number): void {
+    const peeler = this.peeler!;
+    const bank = this.bank!;
+    const g = this.geometry!;
+    const hoods = this.snippetHoods!;
+    const { xUm, yUm } = this.layout;
+    const rows = batch.neighbourCapacity;
+    const L = batch.snippetLength;
+    const ch = batch.peakChannel[k];
+    const r2 = g.radiusUm * g.radiusUm;
+    for (let q = 0; q < peeler.result.others; q++) {
+      const t = peeler.otherTemplateAt(q);
+      const d = peeler.otherOffsetAt(q);
+      const unit = bank.unitOf[t];
+      const pc = bank.peakChannel[t];
+      if (unit < 0 || d < -this.blindBeforeSamples || d > this.blindAfterSamples) continue;
+      if ((xUm[pc] - xUm[ch]) ** 2 + (yUm[pc] - yUm[ch]) ** 2 > r2) continue;
+      const sample = batch.peakSampleIndex[k] + d;
+      if (this.recentlyRecovered(sample, unit)) continue;
+      const n = batch.count;
+      const hood = hoods.offsets[pc + 1] - hoods.offsets[pc];
+      if (n >= batch.peakSampleIndex.length || n >= batch.unitId.length || (n + 1) * rows > batch.channels.length || (n + 1) * rows * L > batch.waveformsUv.length || hood > rows) {
+        this.counters.recoveredDropped++;
+        continue;
+      }
+      // Only a spike the detector would have reported on its own: its fitted trough crosses the threshold.
+      const peakRow = bank.rowOf(t, pc);
+      const amplitudeUv = peakRow >= 0 ? peeler.otherScaleAt(q) * bank.data[(t * bank.maxRows + peakRow) * bank.length + bank.alignIndex] : 0;
+      const thresholdUv = g.thresholdUv ?? -g.thresholdSigma * this.noiseUv[pc];
+      if (!(amplitudeUv <= thresholdUv)) continue;
+      batch.peakSampleIndex[n] = sample;
+      batch.peakChannel[n] = pc;
+      batch.amplitudeUv[n] = amplitudeUv;
+      batch.unitId[n] = unit;
+      for (let r = 0; r < rows; r++) {
+        const base = (n * rows + r) * L;
+        if (r >= hood) {
+          batch.channels[n * rows + r] = -1;
+          batch.waveformsUv.fill(0, base, base + L);
+          continue;
+        }
+        const c = hoods.indices[hoods.offsets[pc] + r];
+        batch.channels[n * rows + r] = c;
+        peeler.writeOtherRow(q, c, batch.channels, k * rows, batch.waveformsUv, base);
+      }
+      batch.count = n + 1;
+      this.lastHitS[t] = sample / batch.sampleRateHz;
+      this.recoveredSample[this.recoveredHead] = sample;
+      this.recoveredUnit[this.recoveredHead] = unit;
+      this.recoveredHead = (this.recoveredHead + 1) % this.recoveredUnit.length;
+      this.counters.recovered++;
+    }
+  }
+
+  private recentlyRecovered(sample: number, unit: number): boolean {
+    const window = this.blindAfterSamples + this.blindBeforeSamples;
+    for (let i = 0; i < this.recoveredUnit.length; i++) if (this.recoveredUnit[i] === unit && Math.abs(this.recoveredSample[i] - sample) <= window) return true;
+    return false;
   }
 
   /** Running-mean update of template t with snippet k at the matched shift (a half-sample shift reads the snippet interpolated). */

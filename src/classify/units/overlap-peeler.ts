@@ -213,6 +213,46 @@ export class OverlapPeeler {
     return this.result;
   }
 
+  /** Other spike q of the last accepted resolution (q < result.others): template, offset (samples), scale. */
+  otherTemplateAt(q: number): number {
+    return this.otherTemplate[q];
+  }
+  otherOffsetAt(q: number): number {
+    return this.otherOffset[q];
+  }
+  otherScaleAt(q: number): number {
+    return this.otherScale[q];
+  }
+
+  /**
+   * The waveform of other spike q of the last accepted resolution on `channel`, its trough at
+   * `samplesBefore`, into out[outBase …): what the snippet holds of it (the snippet minus every
+   * other fit), and its fitted template where the snippet has no data (samples beyond the
+   * snippet's window, a channel the snippet lacks); 0 where neither is known. Call before the next
+   * resolve().
+   */
+  writeOtherRow(q: number, channel: number, snippetChannels: Int32Array, snippetRow0: number, out: Float32Array, outBase: number): void {
+    const bank = this.bank;
+    const L = this.length;
+    const t = this.otherTemplate[q];
+    const d = this.otherOffset[q];
+    const a = this.otherScale[q];
+    const tr = bank.rowOf(t, channel);
+    const tBase = tr >= 0 && bank.rowWeight[t * bank.maxRows + tr] > 0 ? (t * bank.maxRows + tr) * bank.length : -1;
+    let sr = -1;
+    for (let r = 0; r < this.rows; r++) {
+      if (snippetChannels[snippetRow0 + r] === channel) {
+        sr = r;
+        break;
+      }
+    }
+    for (let i = 0; i < L; i++) {
+      const fit = tBase >= 0 ? a * bank.data[tBase + i] : 0;
+      const j = i + d;
+      out[outBase + i] = sr >= 0 && j >= 0 && j < L ? this.final[sr * L + j] + fit : fit;
+    }
+  }
+
   private isOther(t: number, n: number): boolean {
     for (let q = 0; q < n; q++) if (this.otherTemplate[q] === t) return true;
     return false;

@@ -120,4 +120,62 @@ test('overlap resolution is bounded per batch (overlapMaxPerBatch)', () => {
   assert.ok(r.ids.filter((x) => x < 0).length >= 24 - 6 - 4);
 });
 
+const GEOMETRY = { refractoryMs: 1, peakWindowMs: 0.4, radiusUm: 60, thresholdSigma: 5, thresholdUv: null, snippetRadiusUm: 60 };
+
+/** Batches of 8 snippets of a, each with b's spike at an offset drawn from `offsets`; every spike the batch holds afterwards (detected then appended). */
+function collisions(clusterer: OnlineClusterer, offsets: readonly number[], blocks: number, seed: number, sample0: number) {
+  const random = seededRandom(seed);
+  const batch = allocateSnippets(hoods, 16);
+  const appended: { sample: number; unit: number; channel: number; firstRow: number; expected: number }[] = [];
+  let detected = 0;
+  let sample = sample0;
+  for (let block = 0; block < blocks; block++) {
+    batch.count = 0;
+    const hidden: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      sample += 90;
+      addSpike(batch, hoods, a, sample, NOISE_UV, random, 0.9 + 0.2 * random(), random() - 0.5);
+      const offset = offsets[Math.floor(random() * offsets.length)];
+      addOverlap(batch, batch.count - 1, b, offset, 0.9 + 0.2 * random());
+      hidden.push(sample + offset);
+    }
+    detected += batch.count;
+    clusterer.assign(batch, noise);
+    for (let i = 8; i < batch.count; i++) {
+      const t = batch.peakSampleIndex[i];
+      const expected = hidden.reduce((best, h) => (Math.abs(h - t) < Math.abs(best - t) ? h : best), Infinity);
+      appended.push({ sample: t, unit: batch.unitId[i], channel: batch.peakChannel[i], firstRow: batch.channels[i * batch.neighbourCapacity], expected });
+    }
+  }
+  return { appended, detected };
+}
+
+test("a spike hidden in the detector's blind zone is recovered with its unit, time and own rows", () => {
+  const on = trained(true);
+  on.clusterer.setDetectionGeometry(GEOMETRY);
+  // b's trough 4…30 samples (0.13…1 ms) after a's: inside the 1 ms refractory lock of a's neighbourhood.
+  const after = Array.from({ length: 27 }, (_, i) => 4 + i);
+  const r = collisions(on.clusterer, after, 25, 8, on.sample);
+  assert.ok(r.appended.length >= 0.7 * r.detected, `${r.appended.length} of ${r.detected} hidden spikes recovered, expected ≥ 70 %`);
+  assert.ok(r.appended.length <= r.detected, 'at most one recovered spike per collision');
+  for (const s of r.appended) {
+    assert.is(s.unit, on.idOf.get(1));
+    assert.ok(Math.abs(s.sample - s.expected) <= 2, `recovered at ${s.sample}, hidden spike at ${s.expected}`);
+    assert.is(s.channel, on.clusterer.peakChannelOf(s.unit));
+    assert.is(s.firstRow, s.channel, "the recovered snippet's rows are its own peak channel's neighbourhood");
+  }
+  assert.is(on.clusterer.counters.recovered, r.appended.length);
+});
+
+test('a spike the detector could have reported (before the peak window) or no geometry: nothing is appended', () => {
+  const on = trained(true);
+  on.clusterer.setDetectionGeometry(GEOMETRY);
+  // 13…24 samples before a's trough: more than peakWindowMs (12 samples) earlier, so the detector saw it.
+  const before = Array.from({ length: 12 }, (_, i) => -13 - i);
+  assert.is(collisions(on.clusterer, before, 10, 9, on.sample).appended.length, 0);
+  const none = trained(true);
+  const after = Array.from({ length: 27 }, (_, i) => 4 + i);
+  assert.is(collisions(none.clusterer, after, 10, 10, none.sample).appended.length, 0);
+});
+
 test.run();
