@@ -282,10 +282,14 @@ export class OnlineClusterer implements UnitAssigner {
       this.streamTimeS = timeS;
       const ch = batch.peakChannel[k];
       const m = matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
+      // The peeler reuses the matcher (and its result object): keep what the ordinary path needs.
+      const accepted = m.accepted;
+      const matched = m.template;
+      const shift = m.shift;
       // A spike refused by every template, or taken only by a provisional one (overlaps of two cells
       // at a recurring offset — light-evoked spikes at their latencies — seed provisional templates
       // of the sum that then catch the next such overlaps), is tried as overlapping unit spikes.
-      if ((!m.accepted || bank.unitOf[m.template] < 0) && m.template >= 0 && overlapBudget > 0) {
+      if ((!accepted || bank.unitOf[matched] < 0) && matched >= 0 && overlapBudget > 0) {
         overlapBudget--;
         this.counters.overlapsTried++;
         const p = this.peeler!.resolve(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch], index);
@@ -298,19 +302,17 @@ export class OnlineClusterer implements UnitAssigner {
           if (this.geometry && this.options.recoverOverlaps) this.recover(batch, k);
           continue;
         }
-        // The peeler used the matcher: match again for the ordinary path.
-        matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
       }
-      if (m.accepted) {
-        const t = m.template;
+      if (accepted) {
+        const t = matched;
         this.lastHitS[t] = timeS;
-        this.update(t, batch, k, m.shift);
+        this.update(t, batch, k, shift);
         if (bank.unitOf[t] < 0 && bank.spikeCount[t] >= this.options.promoteSpikes) this.promote(t, timeS);
         const unit = bank.unitOf[t];
         batch.unitId[k] = unit;
         if (unit >= 0) {
           this.counters.assigned++;
-          this.remember(t, batch, k, m.shift);
+          this.remember(t, batch, k, shift);
         }
       } else {
         batch.unitId[k] = -1;

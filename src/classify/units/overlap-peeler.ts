@@ -328,13 +328,17 @@ export class OverlapPeeler {
       const tRow0 = t * bank.maxRows;
       const nRows = Math.min(bank.rowCount[t], o.searchRows);
       let energy = 0;
+      let compared = 0;
       for (let r = 0; r < nRows; r++) {
         if (bank.rowWeight[tRow0 + r] <= 0) continue;
         const sr = this.rowOf[bank.channels[tRow0 + r]];
         if (sr < 0) continue;
         energy += bank.rowEnergy[tRow0 + r] * this.weight[sr];
+        compared += w1 - w0 + 1;
       }
-      if (!(energy > 0)) continue;
+      // A spike whose energy on these rows, at the largest scale, is within the matcher's allowance
+      // for noise could not have made the snippet fail: not worth the offsets.
+      if (!(mo.maxScale * mo.maxScale * energy > mo.maxExcessSigma * Math.sqrt(2 * compared))) continue;
       for (let d = lowest; d <= highest; d++) {
         if (d > -o.minOffsetSamples && d < o.minOffsetSamples) continue;
         let dot = 0;
