@@ -85,6 +85,11 @@ export class PreciseScheduler implements SchedulerLike {
   /** hrtime ms − performance.now() ms: both read CLOCK_MONOTONIC, so this is constant. */
   private readonly hrtimeMinusNowMs = hrtimeMs() - performance.now();
   private armedGeneration = -1;
+  /** The deadline (hrtime ms, NaN for none) the timekeeper was last given. */
+  private armedDueMs = Number.NaN;
+  private referenced = false;
+  /** True while onWake runs due actions: their re-scheduling is handed over once, at the end. */
+  private draining = false;
   private closed = false;
   /** Wake-ups that came before the earliest deadline (re-armed): a check for tests. */
   earlyWakeups = 0;
@@ -135,14 +140,23 @@ export class PreciseScheduler implements SchedulerLike {
 
   /** Hands the earliest deadline (or none) to the timekeeper; holds the process open while one is pending. */
   private arm(): void {
-    if (this.closed) return;
+    if (this.closed || this.draining) return;
     const next = this.queue[0];
     const worker = this.ensureWorker();
-    this.deadline[0] = next ? next.dueMs + this.hrtimeMinusNowMs : Number.NaN;
-    this.armedGeneration = Atomics.add(this.control, GENERATION, 1) + 1;
-    Atomics.notify(this.control, GENERATION);
-    if (next) worker.ref();
-    else worker.unref();
+    const dueMs = next ? next.dueMs + this.hrtimeMinusNowMs : Number.NaN;
+    // Every hand-over wakes the timekeeper thread (a futex wake, often a context switch on a
+    // small machine): only when the deadline it holds is not the one wanted.
+    if (!(dueMs === this.armedDueMs || (Number.isNaN(dueMs) && Number.isNaN(this.armedDueMs)))) {
+      this.armedDueMs = dueMs;
+      this.deadline[0] = dueMs;
+      this.armedGeneration = Atomics.add(this.control, GENERATION, 1) + 1;
+      Atomics.notify(this.control, GENERATION);
+    }
+    if (Boolean(next) !== this.referenced) {
+      this.referenced = Boolean(next);
+      if (next) worker.ref();
+      else worker.unref();
+    }
   }
 
   private ensureWorker(): Worker {
@@ -162,16 +176,23 @@ export class PreciseScheduler implements SchedulerLike {
     const nowMs = performance.now();
     const first = this.queue[0];
     if (!first) return;
+    // The timekeeper has fired this deadline and waits for a new one.
+    this.armedDueMs = Number.NaN;
     if (first.dueMs > nowMs) {
       this.earlyWakeups++;
       this.arm();
       return;
     }
     // Run everything due, in order; an action may schedule itself (or others) again meanwhile.
-    while (this.queue.length > 0 && this.queue[0].dueMs <= nowMs) {
-      const action = this.queue.shift()!;
-      action.run();
-      if (this.closed) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && this.queue[0].dueMs <= nowMs) {
+        const action = this.queue.shift()!;
+        action.run();
+        if (this.closed) return;
+      }
+    } finally {
+      this.draining = false;
     }
     this.arm();
   }
