@@ -16,7 +16,7 @@
  *
  * Blocks are borrowed (src/core/sample-block.ts): one buffer is rewritten for every block.
  */
-import { Subject, asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { Subject, asyncScheduler, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { systemClock, type MonotonicClock } from '../src/core/clock.js';
 import { OptoloopError } from '../src/core/errors.js';
 import type { Int16SampleBlock, MutableInt16Block } from '../src/core/sample-block.js';
@@ -72,6 +72,7 @@ export class SimSource implements SampleSource {
   private readonly injectedScheduler: SchedulerLike | null;
   /** The paced run's own scheduler: made at start(), closed when the run ends. */
   private ownScheduler: PreciseScheduler | null = null;
+  private ownAction: SchedulerAction<unknown> | null = null;
   private readonly block: MutableInt16Block;
   private pending: Subscription | null = null;
   private runStartNs = 0;
@@ -221,14 +222,21 @@ export class SimSource implements SampleSource {
   }
 
   private schedule(delayMs: number): void {
-    const scheduler = this.injectedScheduler ?? this.ownScheduler ?? asyncScheduler;
-    this.pending = scheduler.schedule(this.pumpWork, delayMs);
+    const own = this.ownScheduler;
+    if (own) {
+      // One action for the whole paced run, re-armed for every block: no allocation per block.
+      this.ownAction = this.ownAction ? (this.ownAction.schedule(undefined, delayMs) as SchedulerAction<unknown>) : (own.schedule(this.pumpWork, delayMs) as SchedulerAction<unknown>);
+      this.pending = this.ownAction;
+      return;
+    }
+    this.pending = (this.injectedScheduler ?? asyncScheduler).schedule(this.pumpWork, delayMs);
   }
 
   /** Drops the pending pump and, when the run ends, the run's own timekeeper thread. */
   private cancel(): void {
     this.pending?.unsubscribe();
     this.pending = null;
+    this.ownAction = null;
     this.ownScheduler?.close();
     this.ownScheduler = null;
   }
