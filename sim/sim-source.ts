@@ -6,20 +6,23 @@
  * ADC at gain 500), 0.195 µV/bit on other probes (Intan RHD2000); see `options.ts`.
  *
  * Pacing: block k (frames [k·F, (k+1)·F)) is emitted when the clock reaches start + (k+1)·F / rate
- * / speed — when its last sample would have been acquired. The clock and the scheduler are
- * injected, so tests run in virtual time (an RxJS VirtualTimeScheduler and a clock reading it). A
+ * / speed — when its last sample would have been acquired — on a PreciseScheduler (a worker
+ * thread keeps time to tens of µs, where Node's 1 ms timers would let blocks leave up to 1 ms late
+ * and blur every latency measured from the sample). The clock and the scheduler can be injected,
+ * so tests run in virtual time (an RxJS VirtualTimeScheduler and a clock reading it). A
  * late pump catches up (emits every due block, in bursts) rather than dropping: the simulator loses
  * nothing. Blocks are generated in bursts of at most ~10 ms of work, yielding between bursts so
  * that stop() and other I/O get through — also while a late real-time pump catches up.
  *
  * Blocks are borrowed (src/core/sample-block.ts): one buffer is rewritten for every block.
  */
-import { Subject, asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { Subject, asyncScheduler, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { systemClock, type MonotonicClock } from '../src/core/clock.js';
 import { OptoloopError } from '../src/core/errors.js';
 import type { Int16SampleBlock, MutableInt16Block } from '../src/core/sample-block.js';
 import { createSourceCounters, type SampleSource, type SourceCounters, type SourceState, type StreamInfo } from '../src/core/sample-source.js';
 import type { SimOptionsInput } from './options.js';
+import { PreciseScheduler } from './precise-scheduler.js';
 import { createSimulation, type Simulation } from './simulation.js';
 
 export interface SimSourceOptions extends SimOptionsInput {
@@ -32,6 +35,11 @@ export interface SimSourceOptions extends SimOptionsInput {
   /** Stop after this long (the stream completes); null/undefined runs until stopped. */
   readonly durationS?: number | null;
   readonly clock?: MonotonicClock;
+  /**
+   * Default: paced runs use a PreciseScheduler (blocks leave within tens of µs of their due time,
+   * as a device's data arrives; Node's timers would make them up to 1 ms late), unpaced ones
+   * RxJS's asyncScheduler.
+   */
   readonly scheduler?: SchedulerLike;
   readonly streamId?: string;
   /**
@@ -61,7 +69,10 @@ export class SimSource implements SampleSource {
   private readonly totalFrames: number | null;
   private readonly yieldEveryFrames: number;
   private readonly clock: MonotonicClock;
-  private readonly scheduler: SchedulerLike;
+  private readonly injectedScheduler: SchedulerLike | null;
+  /** The paced run's own scheduler: made at start(), closed when the run ends. */
+  private ownScheduler: PreciseScheduler | null = null;
+  private ownAction: SchedulerAction<unknown> | null = null;
   private readonly block: MutableInt16Block;
   private pending: Subscription | null = null;
   private runStartNs = 0;
@@ -69,7 +80,7 @@ export class SimSource implements SampleSource {
   private readonly pumpWork = () => this.pump();
 
   constructor(options: SimSourceOptions = {}) {
-    const { blockFrames = 30, realTime = true, speed = 1, durationS = null, clock = systemClock, scheduler = asyncScheduler, streamId, keepGroundTruth = true, yieldEveryMs = null, ...simOptions } = options;
+    const { blockFrames = 30, realTime = true, speed = 1, durationS = null, clock = systemClock, scheduler = null, streamId, keepGroundTruth = true, yieldEveryMs = null, ...simOptions } = options;
     if (!Number.isInteger(blockFrames) || blockFrames < 1 || blockFrames > 1_048_576) {
       throw new OptoloopError('E_OPTIONS_INVALID', `sim.blockFrames: expected an integer 1…1048576, got ${blockFrames}`, { stage: STAGE });
     }
@@ -82,7 +93,7 @@ export class SimSource implements SampleSource {
     this.realTime = realTime;
     this.speed = speed;
     this.clock = clock;
-    this.scheduler = scheduler;
+    this.injectedScheduler = scheduler;
     const rate = this.simulation.options.sampleRateHz;
     this.totalFrames = durationS === null ? null : Math.round(durationS * rate);
     this.yieldEveryFrames = yieldEveryMs === null ? Infinity : Math.max(1, Math.round((yieldEveryMs * rate) / 1000));
@@ -132,6 +143,7 @@ export class SimSource implements SampleSource {
   async start(): Promise<void> {
     if (this.currentState !== 'opened' && this.currentState !== 'stopped') throw this.stateError('start', 'opened or stopped');
     this.currentState = 'running';
+    if (this.realTime && !this.injectedScheduler) this.ownScheduler ??= new PreciseScheduler();
     this.runStartNs = this.clock.nowNs();
     this.runStartFrame = this.simulation.generator.position;
     this.schedule(this.realTime ? this.msUntilNextBlock() : 0);
@@ -198,6 +210,7 @@ export class SimSource implements SampleSource {
   }
 
   private finish(): void {
+    this.cancel();
     this.currentState = 'stopped';
     this.subject.complete();
   }
@@ -209,12 +222,23 @@ export class SimSource implements SampleSource {
   }
 
   private schedule(delayMs: number): void {
-    this.pending = this.scheduler.schedule(this.pumpWork, delayMs);
+    const own = this.ownScheduler;
+    if (own) {
+      // One action for the whole paced run, re-armed for every block: no allocation per block.
+      this.ownAction = this.ownAction ? (this.ownAction.schedule(undefined, delayMs) as SchedulerAction<unknown>) : (own.schedule(this.pumpWork, delayMs) as SchedulerAction<unknown>);
+      this.pending = this.ownAction;
+      return;
+    }
+    this.pending = (this.injectedScheduler ?? asyncScheduler).schedule(this.pumpWork, delayMs);
   }
 
+  /** Drops the pending pump and, when the run ends, the run's own timekeeper thread. */
   private cancel(): void {
     this.pending?.unsubscribe();
     this.pending = null;
+    this.ownAction = null;
+    this.ownScheduler?.close();
+    this.ownScheduler = null;
   }
 
   private stateError(call: string, expected: string): OptoloopError {

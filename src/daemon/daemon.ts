@@ -45,6 +45,7 @@ import { DaemonOptotagControl } from './optotag-control.js';
 import { deviceStatusOf } from './device-status.js';
 import { consoleLog, type DaemonLog } from './log.js';
 import { createUnitStage, type UnitStage } from './unit-stage.js';
+import { UnitTablePublisher } from './unit-table-publisher.js';
 
 export interface DaemonDeps {
   readonly clock?: MonotonicClock;
@@ -70,6 +71,8 @@ export interface DaemonCounters {
   failedBlocks: number;
 }
 
+/** Period of one unit-table slice on the bus: short enough that a slice of ~300 units stays well under 0.2 ms of work. */
+const UNIT_SLICE_MS = 50;
 const isSnippetResult = (r: DetectionResult | SnippetResult): r is SnippetResult => 'snippetLength' in r.spikes;
 
 export class Daemon implements CommandHandler {
@@ -257,7 +260,14 @@ export class Daemon implements CommandHandler {
     );
 
     this.timers.push(setInterval(() => this.publishStatus(), config.daemon.statusIntervalMs));
-    this.timers.push(setInterval(() => this.publishUnits(), config.daemon.unitsIntervalMs));
+    // The unit table goes out a slice every ~50 ms, each unit once per unitsIntervalMs (unit-table-publisher.ts).
+    const unitSlices = Math.max(1, Math.round(config.daemon.unitsIntervalMs / UNIT_SLICE_MS));
+    const unitTable = new UnitTablePublisher(
+      { unitIds: () => this.units?.unitIds() ?? [], summaryOf: (id) => this.unitSummaryOf(id) },
+      (units, removedUnitIds) => this.bus?.publishUnits(units, { removedUnitIds, complete: false }),
+      unitSlices,
+    );
+    this.timers.push(setInterval(() => unitTable.tick(), config.daemon.unitsIntervalMs / unitSlices));
     for (const t of this.timers) t.unref();
 
     // optotagOnStart: the session needs the stream's clock, so it starts with the first block's
@@ -402,15 +412,19 @@ export class Daemon implements CommandHandler {
 
   /** The unit table: units with their classification and, while or after optotagging, their tag state. */
   unitSummaries(): UnitSummary[] {
-    const units = this.units?.units() ?? [];
-    const session = this.optotag?.session;
-    if (!session) return units;
-    return units.map((u) => ({ ...u, tag: session.tagSummary(u.unitId) ?? u.tag }));
+    const out: UnitSummary[] = [];
+    for (const id of this.units?.unitIds() ?? []) {
+      const s = this.unitSummaryOf(id);
+      if (s) out.push(s);
+    }
+    return out;
   }
 
-  private publishUnits(): void {
-    if (!this.bus) return;
-    this.bus.publishUnits(this.unitSummaries(), { complete: true });
+  private unitSummaryOf(unitId: number): UnitSummary | null {
+    const u = this.units?.summaryOf(unitId) ?? null;
+    const session = this.optotag?.session;
+    if (!u || !session) return u;
+    return { ...u, tag: session.tagSummary(unitId) ?? u.tag };
   }
 
   /** Stops the source, flushes the recorder, closes sinks (all light off) and the bus. Idempotent. */

@@ -17,6 +17,9 @@ export interface UnitStage {
   assign(result: SnippetResult): void;
   maintainIfDue(result: SnippetResult): void;
   units(): UnitSummary[];
+  /** Current unit ids, ascending, and one unit's owned snapshot: the bus's unit table, a slice at a time. */
+  unitIds(): readonly number[];
+  summaryOf(unitId: number): UnitSummary | null;
   close(): Promise<void>;
 }
 

@@ -3,7 +3,8 @@
  * the simulator paced like a rig (384 channels × 30 kHz, 1 ms blocks), with the full pipeline and
  * snippets, online units, the cortex classifier in its worker, the bus with a live subscriber to
  * spikes, units and status, and rules on four outputs of a Pulse Pal behind the safety governor.
- * The Pulse Pal is the emulator on the device end of a socat pty pair, in a child process
+ * The Pulse Pal is the emulator on the device end of one pty (sim/devices/direct-pty.ts; with
+ * `--socat`, a socat pty pair as `sim --serve` uses), in a child process
  * (pulsepal-emulator-child.ts), so that it does not share the daemon's event loop.
  *
  * Per trigger (every acknowledged rule trigger once measuring, ≥ 10 000 by default):
@@ -24,15 +25,16 @@
  * source buffer occupancy and blocks dropped (from the bus's status messages), event-loop delay
  * and GC pauses, what the bus subscriber received.
  *
- *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]]
+ *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--socat]
  *
  * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
  * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs).
  *
- * This measures the host stack (Node, the pty, socat), not USB: a real Pulse Pal 2 adds its USB
+ * This measures the host stack (Node, the pty), not USB: a real Pulse Pal 2 adds its USB
  * CDC transfer and up to one 50 µs firmware cycle.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { spawnWithDirectPty } from '../../sim/devices/direct-pty.js';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
@@ -49,10 +51,13 @@ import type { ChildMessage, ParentMessage } from './pulsepal-emulator-child.js';
 import { monotonicMinusClockNs } from './monotonic-offset.js';
 import { percentiles, summary } from './stats.js';
 
-const TARGET_TRIGGERS = Math.max(1, Math.floor(Number(process.argv[2] ?? 10_000)));
-const WARMUP_S = Number(process.argv[3] ?? 8);
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+/** `--socat`: the Pulse Pal behind a socat pty pair (as `sim --serve` gives it) instead of one direct pty. */
+const VIA_SOCAT = process.argv.includes('--socat');
+const TARGET_TRIGGERS = Math.max(1, Math.floor(Number(positional[0] ?? 10_000)));
+const WARMUP_S = Number(positional[1] ?? 8);
 /** Snippet samples after the peak: the pipeline's default (60, what the C4 waveform needs) unless given, to see what that wait costs. */
-const SAMPLES_AFTER = process.argv[4] === undefined ? null : Math.floor(Number(process.argv[4]));
+const SAMPLES_AFTER = positional[2] === undefined ? null : Math.floor(Number(positional[2]));
 const CHANNELS = 384;
 const SAMPLE_RATE_HZ = 30_000;
 const BLOCK_FRAMES = 30;
@@ -66,7 +71,10 @@ const SINK = 'pulsepal';
 
 // ── the Pulse Pal emulator, in its own process ───────────────────────────────────────────────
 const childPath = fileURLToPath(new URL('./pulsepal-emulator-child.ts', import.meta.url));
-const child: ChildProcess = fork(childPath, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const childStdio = ['ignore', 'inherit', 'inherit', 'ipc'] as const;
+const child: ChildProcess = VIA_SOCAT
+  ? fork(childPath, [], { execArgv: ['--import', 'tsx'], stdio: [...childStdio] })
+  : spawnWithDirectPty(process.execPath, ['--import', 'tsx', childPath], { stdio: [...childStdio] });
 let ready: Extract<ChildMessage, { type: 'ready' }> | null = null;
 const deviceTimeNs: number[] = [];
 const deviceMask: number[] = [];
@@ -196,7 +204,7 @@ await client.subscribe(['spikes', 'units', 'status']);
 
 // ── warm-up, then measure ────────────────────────────────────────────────────────────────────
 console.log(`latency: Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-console.log(`latency: ${stream.channelCount} channels × ${stream.sampleRateHz} Hz, ${BLOCK_FRAMES}-frame blocks (${(BLOCK_FRAMES / stream.sampleRateHz) * 1000} ms), real time; warm-up ${WARMUP_S} s, then ${TARGET_TRIGGERS} triggers`);
+console.log(`latency: ${stream.channelCount} channels × ${stream.sampleRateHz} Hz, ${BLOCK_FRAMES}-frame blocks (${(BLOCK_FRAMES / stream.sampleRateHz) * 1000} ms), real time; warm-up ${WARMUP_S} s, then ${TARGET_TRIGGERS} triggers; Pulse Pal emulator ${VIA_SOCAT ? "behind a socat pty pair" : "on one pty (no relay)"}, simulator paced by ${source instanceof SimSource ? "the precise scheduler" : "?"}`);
 await sleep(WARMUP_S * 1000);
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 const gcPausesMs: number[] = [];

@@ -1,7 +1,9 @@
 /**
- * The far end of the latency benchmark's Pulse Pal: a pty pair (socat) whose device end is served
- * by the PulsePalEmulator, in a process of its own (forked by latency.bench.ts with an IPC channel)
- * so that, as with a real device, the emulator does not wait on the daemon's event loop.
+ * The far end of the latency benchmark's Pulse Pal: the PulsePalEmulator in a process of its own
+ * (started by latency.bench.ts with an IPC channel) so that, as with a real device, the emulator
+ * does not wait on the daemon's event loop. It serves the device end of one pty that its launcher
+ * opened for it (sim/devices/direct-pty.ts), so that what is timed is the tty, not a relay; started
+ * without one (`--socat`), it makes a socat pty pair instead, as the device servers do.
  *
  * It tells the parent the host end to open and the offset of its performance.now() clock from
  * CLOCK_MONOTONIC (process.hrtime), which every process on the machine shares, so the parent can
@@ -9,6 +11,7 @@
  * op 77 bytes returned, and the output mask) go to the parent in batches, so that the IPC does not
  * add a message per trigger to either event loop.
  */
+import { inheritedPty, TtyFdPort } from '../../sim/devices/direct-pty.js';
 import { PtyPair } from '../../sim/devices/pty-pair.js';
 import { PulsePalEmulator } from '../../sim/devices/pulsepal/emulator.js';
 import { monotonicMinusClockNs } from './monotonic-offset.js';
@@ -27,8 +30,12 @@ function send(message: ChildMessage): void {
 }
 
 if (process.send) {
-  const pair = await PtyPair.create();
-  const emulator = new PulsePalEmulator({ path: pair.devicePath });
+  const pty = inheritedPty();
+  const pair = pty ? null : await PtyPair.create();
+  const emulator = pty
+    ? new PulsePalEmulator({ path: pty.slavePath, openPort: async () => new TtyFdPort(pty.masterFd, `${pty.slavePath} (device end)`) })
+    : new PulsePalEmulator({ path: pair!.devicePath });
+  const hostPath = pty ? pty.slavePath : pair!.hostPath;
   await emulator.start();
   let times: number[] = [];
   let masks: number[] = [];
@@ -54,14 +61,14 @@ if (process.send) {
       flush();
       void emulator
         .close()
-        .then(() => pair.close())
+        .then(() => pair?.close())
         .finally(() => process.disconnect());
     }
   });
   // The parent going away ends us too (and the pair's socat with us).
   process.on('disconnect', () => {
     clearInterval(timer);
-    void emulator.close().then(() => pair.close());
+    void emulator.close().then(() => pair?.close());
   });
-  send({ type: 'ready', hostPath: pair.hostPath, monotonicMinusClockNs: monotonicMinusClockNs() });
+  send({ type: 'ready', hostPath, monotonicMinusClockNs: monotonicMinusClockNs() });
 }

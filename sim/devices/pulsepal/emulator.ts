@@ -14,7 +14,7 @@
 import { Observable, Subject } from 'rxjs';
 import { systemTimers, type TimerHandle, type Timers } from '../../../drivers/binding/timers.js';
 import { ACK, CYCLE_HZ, HANDSHAKE_REPLY, OUTPUT_COUNT, PROGRAM_ALL_BYTES, type ChannelParams } from '../../../drivers/pulsepal/protocol.js';
-import { EmulatorLink, type LinkFaults } from '../emulator-link.js';
+import { EmulatorLink, type EmulatorLinkOptions, type LinkFaults } from '../emulator-link.js';
 import { CommandDecoder, type PulsePalCommand } from './command-decoder.js';
 
 /** One output's parameters in device units (cycles and DAC codes): the driver's own type names them. */
@@ -60,6 +60,8 @@ export interface PulsePalEmulatorOptions {
   readonly timers?: Timers;
   /** The firmware's per-byte read timeout (default 500 ms). */
   readonly byteTimeoutMs?: number;
+  /** How to open `path` (EmulatorLink's option): e.g. an inherited pty's device end (direct-pty.ts). */
+  readonly openPort?: EmulatorLinkOptions['openPort'];
 }
 
 const CYCLE_US = 1e6 / CYCLE_HZ;
@@ -168,6 +170,7 @@ export class PulsePalEmulator {
       faults: options.faults,
       seed: options.seed,
       timers: this.timers,
+      openPort: options.openPort,
       // A garbage 'K' or 0x01 could pass for a real reply; keep the noise unambiguous.
       garbageExcludes: [ACK, HANDSHAKE_REPLY],
       onBytes: (bytes, offset, length, timeNs) => this.receive(bytes, offset, length, timeNs),

@@ -174,10 +174,20 @@ export class OnlineUnits {
   units(): UnitSummary[] {
     const out: UnitSummary[] = [];
     for (const id of this.tracker.unitIds()) {
-      const s = this.tracker.summary(id, this.classifier?.classification(id) ?? null);
+      const s = this.summaryOf(id);
       if (s) out.push(s);
     }
     return out;
+  }
+
+  /** Current unit ids, ascending. */
+  unitIds(): number[] {
+    return this.tracker.unitIds();
+  }
+
+  /** An owned snapshot of one unit, or null if there is no such unit. */
+  summaryOf(unitId: number): UnitSummary | null {
+    return this.tracker.summary(unitId, this.classifier?.classification(unitId) ?? null);
   }
 
   /** The label the rules see for a unit, or null. */
