@@ -164,6 +164,12 @@ export class OnlineClusterer implements UnitAssigner {
   private readonly recoveredSample = new Float64Array(64);
   private readonly recoveredUnit = new Int32Array(64).fill(-1);
   private recoveredHead = 0;
+  /** Snippets assign() left for resolveDeferred(): index in the batch and the fast pass's match. */
+  private readonly deferredK: Int32Array;
+  private readonly deferredAccepted: Uint8Array;
+  private readonly deferredTemplate: Int32Array;
+  private readonly deferredShift: Float64Array;
+  private deferredCount = 0;
   private readonly index: CandidateIndex;
   /** Per template slot: creation stream time (s), and its split ring. */
   private createdAtS = new Float64Array(0);
@@ -198,6 +204,11 @@ export class OnlineClusterer implements UnitAssigner {
     const capacity = options.maxUnits + options.maxProvisional;
     this.index = new CandidateIndex(layout, options.candidateRadiusUm, Math.min(capacity, 128));
     this.noiseUv = new Float32Array(layout.channelCount).fill(1);
+    const maxDeferred = options.resolveOverlaps ? options.overlapMaxPerBatch : 0;
+    this.deferredK = new Int32Array(maxDeferred);
+    this.deferredAccepted = new Uint8Array(maxDeferred);
+    this.deferredTemplate = new Int32Array(maxDeferred);
+    this.deferredShift = new Float64Array(maxDeferred);
   }
 
   checkSnippetGeometry(samplesBefore: number, samplesAfter: number, sampleRateHz: number): void {
@@ -266,58 +277,95 @@ export class OnlineClusterer implements UnitAssigner {
     return { maxShift: o.maxShiftSamples, minScale: o.minScale, maxScale: o.maxScale, maxExcessSigma: o.maxExcessSigma, maxTemplateError: o.maxTemplateError, halfSampleShifts: o.halfSampleShifts };
   }
 
+  /**
+   * The fast pass: every snippet matched against the templates near its peak. A snippet that needs
+   * overlap resolution (refused by every template, or taken only by a provisional one — overlaps of
+   * two cells at a recurring offset, light-evoked spikes at their latencies, seed provisional
+   * templates of the sum that then catch the next such overlaps) keeps unit −1 here and is queued
+   * for resolveDeferred(), which the daemon runs after the block's stimulation path: peeling costs
+   * ~0.05 ms a spike, up to overlapMaxPerBatch of them, and the rules must not wait for it.
+   */
   assign(batch: SnippetBatch, noiseUv: Float32Array): void {
+    this.deferredCount = 0;
     if (batch.count === 0) return;
     if (!this.bank) this.setUp(batch);
     this.noiseUv = noiseUv;
     const bank = this.bank!;
     const matcher = this.matcher!;
     const index = this.index;
-    let overlapBudget = this.options.resolveOverlaps ? this.options.overlapMaxPerBatch : 0;
-    // Recovered spikes are appended after the detected ones and are not assigned again.
-    const detected = batch.count;
-    for (let k = 0; k < detected; k++) {
+    const overlapBudget = this.options.resolveOverlaps ? Math.min(this.options.overlapMaxPerBatch, this.deferredK.length) : 0;
+    for (let k = 0; k < batch.count; k++) {
       this.counters.spikes++;
       const timeS = batch.peakSampleIndex[k] / batch.sampleRateHz;
       this.streamTimeS = timeS;
       const ch = batch.peakChannel[k];
       const m = matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
-      // The peeler reuses the matcher (and its result object): keep what the ordinary path needs.
-      const accepted = m.accepted;
-      const matched = m.template;
-      const shift = m.shift;
-      // A spike refused by every template, or taken only by a provisional one (overlaps of two cells
-      // at a recurring offset — light-evoked spikes at their latencies — seed provisional templates
-      // of the sum that then catch the next such overlaps), is tried as overlapping unit spikes.
-      if ((!accepted || bank.unitOf[matched] < 0) && matched >= 0 && overlapBudget > 0) {
-        overlapBudget--;
-        this.counters.overlapsTried++;
-        const p = this.peeler!.resolve(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch], index);
-        if (p.main >= 0) {
-          // Neither template is updated with an overlapped snippet, and no template is seeded from it.
-          this.lastHitS[p.main] = timeS;
-          batch.unitId[k] = bank.unitOf[p.main];
-          this.counters.overlapsResolved++;
-          this.counters.assigned++;
-          if (this.geometry && this.options.recoverOverlaps) this.recover(batch, k);
-          continue;
-        }
-      }
-      if (accepted) {
-        const t = matched;
-        this.lastHitS[t] = timeS;
-        this.update(t, batch, k, shift);
-        if (bank.unitOf[t] < 0 && bank.spikeCount[t] >= this.options.promoteSpikes) this.promote(t, timeS);
-        const unit = bank.unitOf[t];
-        batch.unitId[k] = unit;
-        if (unit >= 0) {
-          this.counters.assigned++;
-          this.remember(t, batch, k, shift);
-        }
-      } else {
+      if ((!m.accepted || bank.unitOf[m.template] < 0) && m.template >= 0 && this.deferredCount < overlapBudget) {
+        const d = this.deferredCount++;
+        this.deferredK[d] = k;
+        this.deferredAccepted[d] = m.accepted ? 1 : 0;
+        this.deferredTemplate[d] = m.template;
+        this.deferredShift[d] = m.shift;
         batch.unitId[k] = -1;
-        this.seed(batch, k, timeS);
+        continue;
       }
+      this.take(batch, k, timeS, m.accepted, m.template, m.shift);
+    }
+  }
+
+  /**
+   * The deferred pass over the snippets assign() queued: each is tried as overlapping unit spikes
+   * (overlap-peeler.ts); if that explains it, it gets the main spike's unit (neither template
+   * learns from the overlapped snippet, none is seeded from it) and the peeled spikes the detector
+   * could not have reported are appended to the batch; otherwise it takes its ordinary match.
+   */
+  resolveDeferred(batch: SnippetBatch, noiseUv: Float32Array): void {
+    const n = this.deferredCount;
+    this.deferredCount = 0;
+    if (n === 0) return;
+    const bank = this.bank!;
+    const index = this.index;
+    for (let d = 0; d < n; d++) {
+      const k = this.deferredK[d];
+      const timeS = batch.peakSampleIndex[k] / batch.sampleRateHz;
+      const ch = batch.peakChannel[k];
+      this.counters.overlapsTried++;
+      const p = this.peeler!.resolve(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch], index);
+      if (p.main >= 0) {
+        this.lastHitS[p.main] = timeS;
+        batch.unitId[k] = bank.unitOf[p.main];
+        this.counters.overlapsResolved++;
+        this.counters.assigned++;
+        if (this.geometry && this.options.recoverOverlaps) this.recover(batch, k);
+        continue;
+      }
+      if (this.deferredAccepted[d] === 1) {
+        this.take(batch, k, timeS, true, this.deferredTemplate[d], this.deferredShift[d]);
+        continue;
+      }
+      // Refused in the fast pass, and not an overlap: match again before seeding, since a template
+      // seeded meanwhile from an earlier spike of this batch (the same new cell) may take it now.
+      const m = this.matcher!.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
+      this.take(batch, k, timeS, m.accepted, m.template, m.shift);
+    }
+  }
+
+  /** The ordinary outcome of a match: the template learns and gives its unit, or a provisional template is seeded. */
+  private take(batch: SnippetBatch, k: number, timeS: number, accepted: boolean, t: number, shift: number): void {
+    const bank = this.bank!;
+    if (accepted) {
+      this.lastHitS[t] = timeS;
+      this.update(t, batch, k, shift);
+      if (bank.unitOf[t] < 0 && bank.spikeCount[t] >= this.options.promoteSpikes) this.promote(t, timeS);
+      const unit = bank.unitOf[t];
+      batch.unitId[k] = unit;
+      if (unit >= 0) {
+        this.counters.assigned++;
+        this.remember(t, batch, k, shift);
+      }
+    } else {
+      batch.unitId[k] = -1;
+      this.seed(batch, k, timeS);
     }
   }
 

@@ -31,12 +31,18 @@ export interface DetectionGeometry {
 export interface UnitAssigner {
   readonly kind: 'templates' | 'online';
   /**
-   * Writes `batch.unitId[k]` for every snippet (−1: matches no unit). Allocates nothing. An
-   * assigner that recovers spikes the detector dropped (setDetectionGeometry) may append them after
-   * the detected ones, while the batch's arrays have room: then `batch.count` grows, and the
-   * appended spikes may be up to refractoryMs out of time order with the detected ones.
+   * Writes `batch.unitId[k]` for every snippet (−1: matches no unit). Allocates nothing.
    */
   assign(batch: SnippetBatch, noiseUv: Float32Array): void;
+  /**
+   * Optional second pass over the same batch, after the stimulation path: work assign() left
+   * because the rules must not wait for it (overlap resolution); it may set unit ids assign() left
+   * at −1 and, if it recovers spikes the detector dropped (setDetectionGeometry), append them after
+   * the detected ones while the batch's arrays have room: then `batch.count` grows, and the
+   * appended spikes may be up to refractoryMs out of time order with the detected ones. Call it
+   * after every assign() of an assigner that has it.
+   */
+  resolveDeferred?(batch: SnippetBatch, noiseUv: Float32Array): void;
   /** Tells the assigner the detector's blind zone, so that it can recover spikes hidden in it (optional). */
   setDetectionGeometry?(geometry: DetectionGeometry): void;
   /** Slow bookkeeping (merges, splits, re-centring) over every unit at once; returns what changed. */

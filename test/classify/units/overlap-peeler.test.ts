@@ -41,6 +41,7 @@ function trained(resolveOverlaps: boolean, overlapMaxPerBatch = DEFAULT_ONLINE_C
       truth.push(u.id);
     }
     clusterer.assign(batch, noise);
+    clusterer.resolveDeferred(batch, noise);
     for (let i = 0; i < batch.count; i++) {
       if (batch.unitId[i] < 0) continue;
       const v = votes.get(truth[i]) ?? new Map<number, number>();
@@ -59,7 +60,7 @@ function trained(resolveOverlaps: boolean, overlapMaxPerBatch = DEFAULT_ONLINE_C
  * offsets of ±(4…24) samples, as the detector reports a collision: only the larger spike. Returns
  * the unit ids given, in order, with the offsets used.
  */
-function overlapped(clusterer: OnlineClusterer, main: WorldUnit | null, other: WorldUnit, count: number, seed: number, sample0: number): { ids: number[]; offsets: number[] } {
+function overlapped(clusterer: OnlineClusterer, main: WorldUnit | null, other: WorldUnit, count: number, seed: number, sample0: number, fastPassIds: number[] = []): { ids: number[]; offsets: number[] } {
   const random = seededRandom(seed);
   const batch = allocateSnippets(hoods, 16);
   const ids: number[] = [];
@@ -77,10 +78,23 @@ function overlapped(clusterer: OnlineClusterer, main: WorldUnit | null, other: W
       offsets.push(offset);
     }
     clusterer.assign(batch, noise);
+    for (let i = 0; i < batch.count; i++) fastPassIds.push(batch.unitId[i]);
+    clusterer.resolveDeferred(batch, noise);
     for (let i = 0; i < batch.count; i++) ids.push(batch.unitId[i]);
   }
   return { ids, offsets };
 }
+
+test('overlap resolution waits for resolveDeferred(): the fast pass the rules read leaves those spikes without a unit', () => {
+  const { clusterer, idOf, sample } = trained(true);
+  const fast: number[] = [];
+  const { ids } = overlapped(clusterer, a, b, 160, 5, sample + 1000, fast);
+  const resolvedLater = ids.filter((id, i) => id === idOf.get(0) && fast[i] === -1).length;
+  const wrongInFastPass = fast.filter((id) => id >= 0 && id !== idOf.get(0)).length;
+  assert.ok(resolvedLater >= 40, `${resolvedLater} of 160 overlapped spikes got their unit only in the deferred pass`);
+  assert.is(wrongInFastPass, 0, 'the fast pass gives no overlapped spike another cell\'s unit');
+  for (let i = 0; i < fast.length; i++) if (fast[i] >= 0) assert.is(ids[i], fast[i], 'the deferred pass does not change a fast-pass id');
+});
 
 test('the learnt units are the three cells (the set-up the overlap tests rely on)', () => {
   const { idOf } = trained(true);
@@ -141,6 +155,7 @@ function collisions(clusterer: OnlineClusterer, offsets: readonly number[], bloc
     }
     detected += batch.count;
     clusterer.assign(batch, noise);
+    clusterer.resolveDeferred(batch, noise);
     for (let i = 8; i < batch.count; i++) {
       const t = batch.peakSampleIndex[i];
       const expected = hidden.reduce((best, h) => (Math.abs(h - t) < Math.abs(best - t) ? h : best), Infinity);
