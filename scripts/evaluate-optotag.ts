@@ -6,7 +6,8 @@
 //
 //   node --import tsx scripts/evaluate-optotag.ts [--channels 384] [--seed 1] [--max-pulses 300] [--interval-ms 1000]
 //       [--jitter-ms 200] [--min-spikes 50] [--library FILE] [--only adaptive|fixed] [--out FILE]
-//       [--pipeline '{"detect":{"refractoryMs":0.5}}']
+//       [--pipeline '{"detect":{"refractoryMs":0.5}}'] [--classifier '{"clustering":{"resolveOverlaps":false}}']
+//       [--optotag '{"stopping":{"noResponseMinSaltP":0.5}}']
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../src/core/package-root.js';
@@ -24,6 +25,10 @@ export async function evaluateOptotag(options: {
   only?: 'adaptive' | 'fixed';
   /** Extra `pipeline` config (e.g. detect settings), merged over the defaults. */
   pipeline?: Record<string, unknown>;
+  /** Extra `classifier` config (e.g. clustering settings), merged over the defaults. */
+  classifier?: Record<string, unknown>;
+  /** Extra `optotag` config (criteria, stopping, analysis), merged over the session's. */
+  optotag?: Record<string, unknown>;
   log?: (line: string) => void;
 }): Promise<{ text: string; reports: OptotagSimReport[] }> {
   const reports: OptotagSimReport[] = [];
@@ -44,6 +49,8 @@ export async function evaluateOptotag(options: {
       library: adaptive ? options.library : null,
       minSpikes: options.minSpikes,
       pipeline: options.pipeline,
+      classifier: options.classifier,
+      optotag: options.optotag,
       log,
     });
     reports.push(r);
@@ -78,6 +85,8 @@ if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.arg
     library,
     only: value('--only') as 'adaptive' | 'fixed' | undefined,
     pipeline: value('--pipeline') ? (JSON.parse(value('--pipeline')!) as Record<string, unknown>) : undefined,
+    classifier: value('--classifier') ? (JSON.parse(value('--classifier')!) as Record<string, unknown>) : undefined,
+    optotag: value('--optotag') ? (JSON.parse(value('--optotag')!) as Record<string, unknown>) : undefined,
     log: (l) => process.stderr.write(`${l}\n`),
   });
   console.log(text);

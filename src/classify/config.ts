@@ -37,6 +37,10 @@ export const clusteringSchema = s.object(
     splitRows: s.number({ integer: true, min: 1, max: 16, default: C.splitRows, description: 'Channels per spike kept for the split test.' }),
     splitMinDprime: s.number({ above: 0, default: C.splitMinDprime, description: 'Split when two groups are this far apart along the first principal component (d′).' }),
     splitMinFraction: s.number({ above: 0, max: 0.5, default: C.splitMinFraction, description: 'The smaller group must hold at least this fraction of the spikes.' }),
+    resolveOverlaps: s.boolean({ default: C.resolveOverlaps, description: 'A spike that matches no template is tried as two overlapping spikes (a neighbour’s spike within overlapMaxOffsetMs subtracted, the rest matched again): the near-synchronous light-evoked spikes of neighbouring opsin cells otherwise go unassigned.' }),
+    overlapMaxOffsetMs: s.number({ min: 0, max: 2, default: C.overlapMaxOffsetMs, description: 'How far before or after the detected trough the overlapping spike is searched.' }),
+    recoverOverlaps: s.boolean({ default: C.recoverOverlaps, description: 'Report the spikes peeled from a resolved overlap that the detector could not have reported (within detect.radiusUm and from detect.peakWindowMs before to detect.refractoryMs after a detected spike), with their units: appended to the spike batch after the detected spikes.' }),
+    overlapMaxPerBatch: s.number({ integer: true, min: 0, max: 4096, default: C.overlapMaxPerBatch, description: 'Overlap resolutions tried per spike batch at most (bounded work per block); the rest stay unassigned.' }),
   },
   { description: 'Online clustering from a cold start (when no templates folder is given).' },
 );

@@ -284,12 +284,15 @@ export class Daemon implements CommandHandler {
       const block = result.block;
       const snippets = isSnippetResult(result) ? result : null;
       if (snippets) this.units?.assign(snippets);
+      // The stimulation path first, on the fast pass's unit ids (a spike whose snippet needs overlap
+      // resolution has none yet: a rule misses it rather than wait); then the rest of the assignment.
+      if (batch.count > 0) this.rules?.onSpikes(batch);
+      if (snippets) this.units?.completeAssignment(snippets);
       this.counters.spikes += batch.count;
       this.deps.onSpikes?.(batch);
       const endSample = block.firstSampleIndex + block.frameCount;
       if (this.optotagPendingStart) this.startOptotagOnStart();
       if (batch.count > 0) {
-        this.rules?.onSpikes(batch);
         this.optotag?.session?.onSpikes(batch);
         this.bci?.onSpikes(batch);
       }

@@ -13,8 +13,10 @@ import { OnlineUnits } from '../classify/online/online-units.js';
 
 export interface UnitStage {
   process(result: SnippetResult): void;
-  /** process() in two halves: unit ids first (the rules need them), the periodic maintenance after the block's stimulation path. */
+  /** process() in parts: the fast pass's unit ids first (the rules need them); completeAssignment() and the periodic maintenance after the block's stimulation path. */
   assign(result: SnippetResult): void;
+  /** The per-spike work the rules do not wait for (overlap resolution, features): right after the stimulation path. */
+  completeAssignment(result: SnippetResult): void;
   maintainIfDue(result: SnippetResult): void;
   units(): UnitSummary[];
   /** Current unit ids, ascending, and one unit's owned snapshot: the bus's unit table, a slice at a time. */
@@ -44,6 +46,9 @@ export async function createUnitStage(config: RigConfig, deps: UnitStageDeps): P
   // Snippets too short for the matching window are a config error: refuse them now, not every block.
   try {
     units.assigner.checkSnippetGeometry(config.pipeline.snippets.samplesBefore, config.pipeline.snippets.samplesAfter, deps.sampleRateHz);
+    // Where the detector drops the second of two close spikes: the assigner may recover them there.
+    const d = config.pipeline.detect;
+    units.assigner.setDetectionGeometry?.({ refractoryMs: d.refractoryMs, peakWindowMs: d.peakWindowMs, radiusUm: d.radiusUm, thresholdSigma: d.thresholdSigma, thresholdUv: d.thresholdUv, snippetRadiusUm: config.pipeline.snippets.radiusUm });
   } catch (error) {
     await units.close();
     throw error;

@@ -48,10 +48,13 @@ export interface MatchScore {
   readonly units: Map<number, UnitMatch>;
   /** Ground-truth unit of each detected spike (−1 unmatched). */
   readonly truthOfDetected: Int32Array;
+  /** Index (into the TruthSpikes arrays) of the ground-truth spike each detected spike matched (−1 unmatched). */
+  readonly truthIndexOfDetected: Int32Array;
 }
 
 export function matchToGroundTruth(detected: DetectedSpikes, truth: TruthSpikes, layout: ChannelLayout, toleranceSamples: number, radiusUm: number): MatchScore {
   const truthOfDetected = new Int32Array(detected.count).fill(-1);
+  const truthIndexOfDetected = new Int32Array(detected.count).fill(-1);
   const used = new Uint8Array(truth.count);
   const order = Array.from({ length: detected.count }, (_, i) => i).sort((a, b) => detected.sample[a] - detected.sample[b]);
   let lo = 0;
@@ -77,6 +80,7 @@ export function matchToGroundTruth(detected: DetectedSpikes, truth: TruthSpikes,
     if (best >= 0) {
       used[best] = 1;
       truthOfDetected[d] = truth.unit[best];
+      truthIndexOfDetected[d] = best;
       matched++;
     }
   }
@@ -117,5 +121,6 @@ export function matchToGroundTruth(detected: DetectedSpikes, truth: TruthSpikes,
     recall: truth.count ? matched / truth.count : NaN,
     units,
     truthOfDetected,
+    truthIndexOfDetected,
   };
 }

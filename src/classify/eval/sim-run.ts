@@ -45,6 +45,8 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const pipelineOptions = validateOptions(pipelineOptionsSchema, options.pipeline ?? {}, 'pipeline');
   const maxRows = neighbourhoodsByRadius(layout, pipelineOptions.snippets.radiusUm).maxSize;
   const units = await OnlineUnits.create({ config: options.classifier, layout, sampleRateHz: rate, maxSnippetRows: maxRows, log: options.log });
+  const d = pipelineOptions.detect;
+  units.assigner.setDetectionGeometry?.({ refractoryMs: d.refractoryMs, peakWindowMs: d.peakWindowMs, radiusUm: d.radiusUm, thresholdSigma: d.thresholdSigma, thresholdUv: d.thresholdUv, snippetRadiusUm: pipelineOptions.snippets.radiusUm });
   const spikes = new SpikeLog();
   const subject = new Subject<Int16SampleBlock>();
   let failure: unknown = null;

@@ -117,18 +117,26 @@ export class OnlineUnits {
   /** One block's spikes: assign, track, and (every maintenanceIntervalS) maintain and classify. Synchronous. */
   process(result: SnippetResult): void {
     this.assign(result);
+    this.completeAssignment(result);
     this.maintainIfDue(result);
   }
 
-  /** The per-spike half of process(): unit ids into the batch, features updated. */
+  /** The per-spike fast pass: the unit ids the rules need, into the batch. */
   assign(result: SnippetResult): void {
+    if (result.spikes.count > 0) this.assigner.assign(result.spikes, result.noiseUv);
+  }
+
+  /**
+   * The rest of the per-spike work, after the block's stimulation path: the assigner's deferred
+   * pass (overlap resolution; it may append recovered spikes), then the features.
+   */
+  completeAssignment(result: SnippetResult): void {
     const batch = result.spikes;
-    if (batch.count > 0) {
-      this.assigner.assign(batch, result.noiseUv);
-      this.tracker.onSpikes(batch);
-      this.spikes += batch.count;
-      for (let k = 0; k < batch.count; k++) if (batch.unitId[k] >= 0) this.assignedSpikes++;
-    }
+    if (batch.count === 0) return;
+    this.assigner.resolveDeferred?.(batch, result.noiseUv);
+    this.tracker.onSpikes(batch);
+    this.spikes += batch.count;
+    for (let k = 0; k < batch.count; k++) if (batch.unitId[k] >= 0) this.assignedSpikes++;
   }
 
   /**

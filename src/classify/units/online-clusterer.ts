@@ -39,8 +39,10 @@ import { CandidateIndex } from './candidate-index.js';
 import { valueAt, valueAtHalf } from './half-sample.js';
 import { SplitTest } from './split-test.js';
 import { TemplateBank } from './template-bank.js';
-import { TemplateMatcher } from './template-matcher.js';
-import { checkSnippetWindow, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
+import { TemplateMatcher, type MatchOptions } from './template-matcher.js';
+import { OverlapPeeler } from './overlap-peeler.js';
+import { checkSnippetWindow, type DetectionGeometry, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
+import { neighbourhoodsByRadius, type Neighbourhoods } from '../../probe/neighbourhoods.js';
 
 export interface OnlineClusterOptions {
   readonly maxUnits: number;
@@ -78,6 +80,17 @@ export interface OnlineClusterOptions {
   readonly splitRows: number;
   readonly splitMinDprime: number;
   readonly splitMinFraction: number;
+  /** Explain a snippet that matches no template as two overlapping spikes (overlap-peeler.ts). */
+  readonly resolveOverlaps: boolean;
+  /** How far (ms) from the detected trough the other spike of an overlap is searched. */
+  readonly overlapMaxOffsetMs: number;
+  /** Overlap resolutions tried per batch at most (each costs about a candidate-list pass per offset): bounded work per block. */
+  readonly overlapMaxPerBatch: number;
+  /**
+   * Report the peeled spikes of a resolved overlap that lie in the detector's blind zone (see
+   * DetectionGeometry; only once setDetectionGeometry was called): the detector dropped them.
+   */
+  readonly recoverOverlaps: boolean;
 }
 
 export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
@@ -107,6 +120,10 @@ export const DEFAULT_ONLINE_CLUSTER_OPTIONS: OnlineClusterOptions = {
   splitRows: 3,
   splitMinDprime: 5,
   splitMinFraction: 0.15,
+  resolveOverlaps: true,
+  overlapMaxOffsetMs: 1,
+  overlapMaxPerBatch: 64,
+  recoverOverlaps: true,
 };
 
 export interface OnlineClusterCounters {
@@ -120,6 +137,12 @@ export interface OnlineClusterCounters {
   splits: number;
   retired: number;
   recentred: number;
+  /** Refused snippets tried as two overlapping spikes / explained so (assigned to the main spike's unit). */
+  overlapsTried: number;
+  overlapsResolved: number;
+  /** Peeled spikes in the detector's blind zone appended to the batch / not appended (the batch was full). */
+  recovered: number;
+  recoveredDropped: number;
 }
 
 const STAGE = 'classify.cluster';
@@ -128,9 +151,25 @@ const NO_EVENTS: readonly UnitEvent[] = Object.freeze([]);
 
 export class OnlineClusterer implements UnitAssigner {
   readonly kind = 'online' as const;
-  readonly counters: OnlineClusterCounters = { spikes: 0, assigned: 0, provisionalCreated: 0, provisionalExpired: 0, promotions: 0, promotionsRefused: 0, merges: 0, splits: 0, retired: 0, recentred: 0 };
+  readonly counters: OnlineClusterCounters = { spikes: 0, assigned: 0, provisionalCreated: 0, provisionalExpired: 0, promotions: 0, promotionsRefused: 0, merges: 0, splits: 0, retired: 0, recentred: 0, overlapsTried: 0, overlapsResolved: 0, recovered: 0, recoveredDropped: 0 };
   private bank: TemplateBank | null = null;
   private matcher: TemplateMatcher | null = null;
+  private peeler: OverlapPeeler | null = null;
+  private geometry: DetectionGeometry | null = null;
+  /** Snippet rows of each channel (pipeline.snippets.radiusUm), for the spikes recovered. */
+  private snippetHoods: Neighbourhoods | null = null;
+  private blindBeforeSamples = 0;
+  private blindAfterSamples = 0;
+  /** Recently recovered spikes (sample, unit), so that two detected spikes do not both report one hidden spike. */
+  private readonly recoveredSample = new Float64Array(64);
+  private readonly recoveredUnit = new Int32Array(64).fill(-1);
+  private recoveredHead = 0;
+  /** Snippets assign() left for resolveDeferred(): index in the batch and the fast pass's match. */
+  private readonly deferredK: Int32Array;
+  private readonly deferredAccepted: Uint8Array;
+  private readonly deferredTemplate: Int32Array;
+  private readonly deferredShift: Float64Array;
+  private deferredCount = 0;
   private readonly index: CandidateIndex;
   /** Per template slot: creation stream time (s), and its split ring. */
   private createdAtS = new Float64Array(0);
@@ -165,6 +204,11 @@ export class OnlineClusterer implements UnitAssigner {
     const capacity = options.maxUnits + options.maxProvisional;
     this.index = new CandidateIndex(layout, options.candidateRadiusUm, Math.min(capacity, 128));
     this.noiseUv = new Float32Array(layout.channelCount).fill(1);
+    const maxDeferred = options.resolveOverlaps ? options.overlapMaxPerBatch : 0;
+    this.deferredK = new Int32Array(maxDeferred);
+    this.deferredAccepted = new Uint8Array(maxDeferred);
+    this.deferredTemplate = new Int32Array(maxDeferred);
+    this.deferredShift = new Float64Array(maxDeferred);
   }
 
   checkSnippetGeometry(samplesBefore: number, samplesAfter: number, sampleRateHz: number): void {
@@ -183,13 +227,14 @@ export class OnlineClusterer implements UnitAssigner {
     const capacity = o.maxUnits + o.maxProvisional;
     this.sampleRateHz = rate;
     this.bank = new TemplateBank(capacity, o.maxRows, batch.snippetLength, batch.samplesBefore, before, after);
-    this.matcher = new TemplateMatcher(this.bank, this.layout.channelCount, Math.max(batch.neighbourCapacity, o.maxRows), {
-      maxShift: o.maxShiftSamples,
-      minScale: o.minScale,
-      maxScale: o.maxScale,
-      maxExcessSigma: o.maxExcessSigma,
-      maxTemplateError: o.maxTemplateError,
-      halfSampleShifts: o.halfSampleShifts,
+    this.matcher = new TemplateMatcher(this.bank, this.layout.channelCount, Math.max(batch.neighbourCapacity, o.maxRows), this.matchOptions());
+    this.peeler = new OverlapPeeler(this.bank, this.matcher, this.layout.channelCount, batch.neighbourCapacity, batch.snippetLength, batch.samplesBefore, batch.samplesAfter, rate, this.matchOptions(), {
+      maxOffsetSamples: Math.round((o.overlapMaxOffsetMs * rate) / 1000),
+      // Two troughs closer than the matcher's shifts are one shape to it.
+      minOffsetSamples: o.maxShiftSamples + 1,
+      searchRows: Math.min(o.maxRows, 4),
+      minUnitSpikes: o.promoteSpikes,
+      maxOthers: 3,
     });
     this.createdAtS = new Float64Array(capacity);
     this.lastHitS = new Float64Array(capacity);
@@ -203,44 +248,191 @@ export class OnlineClusterer implements UnitAssigner {
     this.ringSlotOf = new Int32Array(capacity).fill(-1);
     this.freeRings = Array.from({ length: o.maxUnits }, (_, i) => o.maxUnits - 1 - i);
     this.splitTest = new SplitTest(this.ringWidth, o.splitSpikes);
+    if (this.geometry) this.planBlindZone();
+  }
+
+  setDetectionGeometry(geometry: DetectionGeometry): void {
+    this.geometry = geometry;
+    this.snippetHoods = neighbourhoodsByRadius(this.layout, geometry.snippetRadiusUm);
+    if (this.sampleRateHz > 0) this.planBlindZone();
+  }
+
+  private planBlindZone(): void {
+    const g = this.geometry!;
+    // Two samples inside each edge: a peeled trough is placed to a sample or so, and a spike just
+    // outside the blind zone was reported by the detector (recovering it would count it twice).
+    this.blindBeforeSamples = Math.round((g.peakWindowMs * this.sampleRateHz) / 1000) - 2;
+    this.blindAfterSamples = Math.round((g.refractoryMs * this.sampleRateHz) / 1000) - 2;
   }
 
   /** Changes how strictly spikes are accepted (maxExcessSigma, maxTemplateError, scale bounds) from the next spike on. */
   setAcceptance(acceptance: Partial<Pick<OnlineClusterOptions, 'maxExcessSigma' | 'maxTemplateError' | 'minScale' | 'maxScale'>>): void {
     this.options = { ...this.options, ...acceptance };
-    const o = this.options;
-    this.matcher?.setOptions({ maxShift: o.maxShiftSamples, minScale: o.minScale, maxScale: o.maxScale, maxExcessSigma: o.maxExcessSigma, maxTemplateError: o.maxTemplateError, halfSampleShifts: o.halfSampleShifts });
+    this.matcher?.setOptions(this.matchOptions());
+    this.peeler?.setMatchOptions(this.matchOptions());
   }
 
+  private matchOptions(): MatchOptions {
+    const o = this.options;
+    return { maxShift: o.maxShiftSamples, minScale: o.minScale, maxScale: o.maxScale, maxExcessSigma: o.maxExcessSigma, maxTemplateError: o.maxTemplateError, halfSampleShifts: o.halfSampleShifts };
+  }
+
+  /**
+   * The fast pass: every snippet matched against the templates near its peak. A snippet that needs
+   * overlap resolution (refused by every template, or taken only by a provisional one — overlaps of
+   * two cells at a recurring offset, light-evoked spikes at their latencies, seed provisional
+   * templates of the sum that then catch the next such overlaps) keeps unit −1 here and is queued
+   * for resolveDeferred(), which the daemon runs after the block's stimulation path: peeling costs
+   * ~0.05 ms a spike, up to overlapMaxPerBatch of them, and the rules must not wait for it.
+   */
   assign(batch: SnippetBatch, noiseUv: Float32Array): void {
+    this.deferredCount = 0;
     if (batch.count === 0) return;
     if (!this.bank) this.setUp(batch);
     this.noiseUv = noiseUv;
     const bank = this.bank!;
     const matcher = this.matcher!;
     const index = this.index;
+    const overlapBudget = this.options.resolveOverlaps ? Math.min(this.options.overlapMaxPerBatch, this.deferredK.length) : 0;
     for (let k = 0; k < batch.count; k++) {
       this.counters.spikes++;
       const timeS = batch.peakSampleIndex[k] / batch.sampleRateHz;
       this.streamTimeS = timeS;
       const ch = batch.peakChannel[k];
       const m = matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
-      if (m.accepted) {
-        const t = m.template;
-        this.lastHitS[t] = timeS;
-        this.update(t, batch, k, m.shift);
-        if (bank.unitOf[t] < 0 && bank.spikeCount[t] >= this.options.promoteSpikes) this.promote(t, timeS);
-        const unit = bank.unitOf[t];
-        batch.unitId[k] = unit;
-        if (unit >= 0) {
-          this.counters.assigned++;
-          this.remember(t, batch, k, m.shift);
-        }
-      } else {
+      if ((!m.accepted || bank.unitOf[m.template] < 0) && m.template >= 0 && this.deferredCount < overlapBudget) {
+        const d = this.deferredCount++;
+        this.deferredK[d] = k;
+        this.deferredAccepted[d] = m.accepted ? 1 : 0;
+        this.deferredTemplate[d] = m.template;
+        this.deferredShift[d] = m.shift;
         batch.unitId[k] = -1;
-        this.seed(batch, k, timeS);
+        continue;
       }
+      this.take(batch, k, timeS, m.accepted, m.template, m.shift);
     }
+  }
+
+  /**
+   * The deferred pass over the snippets assign() queued: each is tried as overlapping unit spikes
+   * (overlap-peeler.ts); if that explains it, it gets the main spike's unit (neither template
+   * learns from the overlapped snippet, none is seeded from it) and the peeled spikes the detector
+   * could not have reported are appended to the batch; otherwise it takes its ordinary match.
+   */
+  resolveDeferred(batch: SnippetBatch, noiseUv: Float32Array): void {
+    const n = this.deferredCount;
+    this.deferredCount = 0;
+    if (n === 0) return;
+    const bank = this.bank!;
+    const index = this.index;
+    for (let d = 0; d < n; d++) {
+      const k = this.deferredK[d];
+      const timeS = batch.peakSampleIndex[k] / batch.sampleRateHz;
+      const ch = batch.peakChannel[k];
+      this.counters.overlapsTried++;
+      const p = this.peeler!.resolve(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch], index);
+      if (p.main >= 0) {
+        this.lastHitS[p.main] = timeS;
+        batch.unitId[k] = bank.unitOf[p.main];
+        this.counters.overlapsResolved++;
+        this.counters.assigned++;
+        if (this.geometry && this.options.recoverOverlaps) this.recover(batch, k);
+        continue;
+      }
+      if (this.deferredAccepted[d] === 1) {
+        this.take(batch, k, timeS, true, this.deferredTemplate[d], this.deferredShift[d]);
+        continue;
+      }
+      // Refused in the fast pass, and not an overlap: match again before seeding, since a template
+      // seeded meanwhile from an earlier spike of this batch (the same new cell) may take it now.
+      const m = this.matcher!.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
+      this.take(batch, k, timeS, m.accepted, m.template, m.shift);
+    }
+  }
+
+  /** The ordinary outcome of a match: the template learns and gives its unit, or a provisional template is seeded. */
+  private take(batch: SnippetBatch, k: number, timeS: number, accepted: boolean, t: number, shift: number): void {
+    const bank = this.bank!;
+    if (accepted) {
+      this.lastHitS[t] = timeS;
+      this.update(t, batch, k, shift);
+      if (bank.unitOf[t] < 0 && bank.spikeCount[t] >= this.options.promoteSpikes) this.promote(t, timeS);
+      const unit = bank.unitOf[t];
+      batch.unitId[k] = unit;
+      if (unit >= 0) {
+        this.counters.assigned++;
+        this.remember(t, batch, k, shift);
+      }
+    } else {
+      batch.unitId[k] = -1;
+      this.seed(batch, k, timeS);
+    }
+  }
+
+  /**
+   * Appends the peeled spikes of snippet k's resolved overlap that the detector could not have
+   * reported (in its blind zone: within radiusUm of the detected peak channel, from peakWindowMs
+   * before to refractoryMs after the detected trough), each with its unit, trough sample, peak
+   * channel and amplitude, and a snippet on its own peak channel's rows (writeOtherRow).
+   */
+  private recover(batch: SnippetBatch, k: number): void {
+    const peeler = this.peeler!;
+    const bank = this.bank!;
+    const g = this.geometry!;
+    const hoods = this.snippetHoods!;
+    const { xUm, yUm } = this.layout;
+    const rows = batch.neighbourCapacity;
+    const L = batch.snippetLength;
+    const ch = batch.peakChannel[k];
+    const r2 = g.radiusUm * g.radiusUm;
+    for (let q = 0; q < peeler.result.others; q++) {
+      const t = peeler.otherTemplateAt(q);
+      const d = peeler.otherOffsetAt(q);
+      const unit = bank.unitOf[t];
+      const pc = bank.peakChannel[t];
+      if (unit < 0 || d < -this.blindBeforeSamples || d > this.blindAfterSamples) continue;
+      if ((xUm[pc] - xUm[ch]) ** 2 + (yUm[pc] - yUm[ch]) ** 2 > r2) continue;
+      const sample = batch.peakSampleIndex[k] + d;
+      if (this.recentlyRecovered(sample, unit)) continue;
+      const n = batch.count;
+      const hood = hoods.offsets[pc + 1] - hoods.offsets[pc];
+      if (n >= batch.peakSampleIndex.length || n >= batch.unitId.length || (n + 1) * rows > batch.channels.length || (n + 1) * rows * L > batch.waveformsUv.length || hood > rows) {
+        this.counters.recoveredDropped++;
+        continue;
+      }
+      // Only a spike the detector would have reported on its own: its fitted trough crosses the threshold.
+      const peakRow = bank.rowOf(t, pc);
+      const amplitudeUv = peakRow >= 0 ? peeler.otherScaleAt(q) * bank.data[(t * bank.maxRows + peakRow) * bank.length + bank.alignIndex] : 0;
+      const thresholdUv = g.thresholdUv ?? -g.thresholdSigma * this.noiseUv[pc];
+      if (!(amplitudeUv <= thresholdUv)) continue;
+      batch.peakSampleIndex[n] = sample;
+      batch.peakChannel[n] = pc;
+      batch.amplitudeUv[n] = amplitudeUv;
+      batch.unitId[n] = unit;
+      for (let r = 0; r < rows; r++) {
+        const base = (n * rows + r) * L;
+        if (r >= hood) {
+          batch.channels[n * rows + r] = -1;
+          batch.waveformsUv.fill(0, base, base + L);
+          continue;
+        }
+        const c = hoods.indices[hoods.offsets[pc] + r];
+        batch.channels[n * rows + r] = c;
+        peeler.writeOtherRow(q, c, batch.channels, k * rows, batch.waveformsUv, base);
+      }
+      batch.count = n + 1;
+      this.lastHitS[t] = sample / batch.sampleRateHz;
+      this.recoveredSample[this.recoveredHead] = sample;
+      this.recoveredUnit[this.recoveredHead] = unit;
+      this.recoveredHead = (this.recoveredHead + 1) % this.recoveredUnit.length;
+      this.counters.recovered++;
+    }
+  }
+
+  private recentlyRecovered(sample: number, unit: number): boolean {
+    const window = this.blindAfterSamples + this.blindBeforeSamples;
+    for (let i = 0; i < this.recoveredUnit.length; i++) if (this.recoveredUnit[i] === unit && Math.abs(this.recoveredSample[i] - sample) <= window) return true;
+    return false;
   }
 
   /** Running-mean update of template t with snippet k at the matched shift (a half-sample shift reads the snippet interpolated). */

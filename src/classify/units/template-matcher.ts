@@ -77,9 +77,10 @@ export class TemplateMatcher {
   /**
    * Matches snippet k of `batch` against the templates `candidates[from … from + count)`.
    * `noiseUv` is σ per channel (a channel not yet measured, NaN, weighs as σ = 1 µV).
-   * Fills and returns `this.result`.
+   * Fills and returns `this.result`. `extraAllowance` (noise variances) is added to the acceptance
+   * bound: the error allowance of templates already subtracted from the snippet (overlap-peeler.ts).
    */
-  match(batch: SnippetBatch, k: number, noiseUv: Float32Array, candidates: Int32Array, from: number, count: number): MatchResult {
+  match(batch: SnippetBatch, k: number, noiseUv: Float32Array, candidates: Int32Array, from: number, count: number, extraAllowance = 0): MatchResult {
     const bank = this.bank;
     const o = this.options;
     const rows = batch.neighbourCapacity;
@@ -179,7 +180,7 @@ export class TemplateMatcher {
           result.shift = h / 2;
           result.scale = a;
           result.residual = residual;
-          result.bound = samples * (1 + (n > 0 ? 1 / n : 1)) + o.maxExcessSigma * Math.sqrt(2 * samples) + o.maxTemplateError * a * a * total;
+          result.bound = samples * (1 + (n > 0 ? 1 / n : 1)) + o.maxExcessSigma * Math.sqrt(2 * samples) + o.maxTemplateError * a * a * total + extraAllowance;
         }
       }
     }

@@ -9,13 +9,42 @@ export type UnitEvent =
   | { readonly kind: 'retired'; readonly unitId: number; readonly streamTimeS: number };
 
 /**
+ * Where the detector cannot report a second spike next to one it reported (pipeline.detect, and the
+ * snippet rows): after a spike on channel c at sample t, no other peak within radiusUm of c is
+ * reported from t − peakWindowMs (the larger one wins) to t + refractoryMs.
+ */
+export interface DetectionGeometry {
+  readonly refractoryMs: number;
+  readonly peakWindowMs: number;
+  readonly radiusUm: number;
+  /** The detector's threshold: thresholdUv (negative) when set, else −thresholdSigma × the channel's σ. */
+  readonly thresholdSigma: number;
+  readonly thresholdUv: number | null;
+  /** pipeline.snippets.radiusUm: a snippet's rows are the channels within it of its peak channel. */
+  readonly snippetRadiusUm: number;
+}
+
+/**
  * Gives each detected spike a unit id, synchronously, within the block that delivered it:
  * template matching against a Kilosort folder, or online clustering from a cold start.
  */
 export interface UnitAssigner {
   readonly kind: 'templates' | 'online';
-  /** Writes `batch.unitId[k]` for every snippet (−1: matches no unit). Allocates nothing. */
+  /**
+   * Writes `batch.unitId[k]` for every snippet (−1: matches no unit). Allocates nothing.
+   */
   assign(batch: SnippetBatch, noiseUv: Float32Array): void;
+  /**
+   * Optional second pass over the same batch, after the stimulation path: work assign() left
+   * because the rules must not wait for it (overlap resolution); it may set unit ids assign() left
+   * at −1 and, if it recovers spikes the detector dropped (setDetectionGeometry), append them after
+   * the detected ones while the batch's arrays have room: then `batch.count` grows, and the
+   * appended spikes may be up to refractoryMs out of time order with the detected ones. Call it
+   * after every assign() of an assigner that has it.
+   */
+  resolveDeferred?(batch: SnippetBatch, noiseUv: Float32Array): void;
+  /** Tells the assigner the detector's blind zone, so that it can recover spikes hidden in it (optional). */
+  setDetectionGeometry?(geometry: DetectionGeometry): void;
   /** Slow bookkeeping (merges, splits, re-centring) over every unit at once; returns what changed. */
   maintain(streamTimeS: number): readonly UnitEvent[];
   /**

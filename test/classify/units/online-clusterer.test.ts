@@ -47,6 +47,7 @@ function run(
       truth.push(u.id);
     }
     clusterer.assign(batch, noise);
+    clusterer.resolveDeferred(batch, noise);
     for (let i = 0; i < batch.count; i++) spikes.push([truth[i], batch.unitId[i]]);
     if (slices) events.push(...clusterer.maintainSlice(sample / RATE_HZ, clusterer.slotCount / 100, 1));
     else if (b % 100 === 99) events.push(...clusterer.maintain(sample / RATE_HZ));
@@ -154,6 +155,7 @@ test('relative merge: a large unit cut by its amplitude states is merged; a diff
         }
       }
       clusterer.assign(batch, noise);
+      clusterer.resolveDeferred(batch, noise);
       for (let i = 0; i < batch.count; i++) if (batch.unitId[i] >= 0) idsOf[truth[i]].add(batch.unitId[i]);
       if (b % 100 === 99) clusterer.maintain(sample / RATE_HZ);
     }
