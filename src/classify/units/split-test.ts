@@ -13,11 +13,16 @@ export interface SplitResult {
   readonly group: Uint8Array;
 }
 
+/** Power-iteration cap, and the 1 − |cos| between successive directions taken as converged. */
+const MAX_ITERATIONS = 30;
+const CONVERGED = 1e-9;
+
 export class SplitTest {
   private readonly mean: Float64Array;
   private readonly component: Float64Array;
   private readonly next: Float64Array;
   private readonly projection: Float64Array;
+  private readonly centred: Float64Array;
   private readonly order: Uint32Array;
   readonly result: SplitResult;
 
@@ -29,6 +34,7 @@ export class SplitTest {
     this.component = new Float64Array(dimensions);
     this.next = new Float64Array(dimensions);
     this.projection = new Float64Array(capacity);
+    this.centred = new Float64Array(capacity * dimensions);
     this.order = new Uint32Array(capacity);
     this.result = { split: false, dPrime: 0, minorityFraction: 0, group: new Uint8Array(capacity) };
   }
@@ -44,26 +50,39 @@ export class SplitTest {
     const mean = this.mean.fill(0);
     for (let i = 0; i < count; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
     for (let j = 0; j < d; j++) mean[j] /= count;
-    // Power iteration from a fixed start (deterministic).
+    // Centred once: the power iteration reads every vector twice per iteration.
+    const x = this.centred;
+    for (let i = 0; i < count; i++) for (let j = 0; j < d; j++) x[i * d + j] = data[i * d + j] - mean[j];
+    // Power iteration from a fixed start (deterministic), until the direction stops moving: it
+    // runs on the live path (one split test per block at most), where 30 fixed iterations took
+    // ~1.3 ms and a clear split converges in a few.
     const v = this.component;
     for (let j = 0; j < d; j++) v[j] = 1 / Math.sqrt(d) + (j % 2 ? 1e-3 : -1e-3);
-    for (let iteration = 0; iteration < 30; iteration++) {
+    for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
       const w = this.next.fill(0);
       for (let i = 0; i < count; i++) {
+        const base = i * d;
         let p = 0;
-        for (let j = 0; j < d; j++) p += (data[i * d + j] - mean[j]) * v[j];
-        for (let j = 0; j < d; j++) w[j] += p * (data[i * d + j] - mean[j]);
+        for (let j = 0; j < d; j++) p += x[base + j] * v[j];
+        for (let j = 0; j < d; j++) w[j] += p * x[base + j];
       }
       let norm = 0;
       for (let j = 0; j < d; j++) norm += w[j] * w[j];
       norm = Math.sqrt(norm);
       if (!(norm > 0)) return r;
-      for (let j = 0; j < d; j++) v[j] = w[j] / norm;
+      let cos = 0;
+      for (let j = 0; j < d; j++) {
+        const u = w[j] / norm;
+        cos += u * v[j];
+        v[j] = u;
+      }
+      if (iteration >= 2 && 1 - Math.abs(cos) < CONVERGED) break;
     }
     const proj = this.projection;
     for (let i = 0; i < count; i++) {
+      const base = i * d;
       let p = 0;
-      for (let j = 0; j < d; j++) p += (data[i * d + j] - mean[j]) * v[j];
+      for (let j = 0; j < d; j++) p += x[base + j] * v[j];
       proj[i] = p;
     }
     const order = this.order;
