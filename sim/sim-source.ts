@@ -22,7 +22,7 @@ import { OptoloopError } from '../src/core/errors.js';
 import type { Int16SampleBlock, MutableInt16Block } from '../src/core/sample-block.js';
 import { createSourceCounters, type SampleSource, type SourceCounters, type SourceState, type StreamInfo } from '../src/core/sample-source.js';
 import type { SimOptionsInput } from './options.js';
-import { PreciseScheduler } from './precise-scheduler.js';
+import { PreciseScheduler } from '../src/core/precise-scheduler.js';
 import { createSimulation, type Simulation } from './simulation.js';
 
 export interface SimSourceOptions extends SimOptionsInput {

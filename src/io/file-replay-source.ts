@@ -8,9 +8,11 @@
  * Due times are computed from the absolute stream position and the start anchor
  * (`anchor + (endIndex − anchorIndex) / rate / speed`), never by adding delays, so timer lateness
  * never accumulates: a late wake-up emits every block that is due (at most `maxBurstBlocks` before
- * yielding). Waiting uses the injected RxJS `scheduler` (default `asyncScheduler`, ~1 ms timer
- * resolution); time is read from the injected `clock`, which also stamps `hostReceiveTimeNs`. Tests
- * pass a `VirtualTimeScheduler` and a clock that reads it, and run in virtual time.
+ * yielding). Waiting uses the injected RxJS `scheduler`, by default a PreciseScheduler made for
+ * the run (src/core/precise-scheduler.ts: a worker thread keeps time to tens of µs, where Node's
+ * 1 ms timers left blocks 0.55 ms late at p50); time is read from the injected `clock`, which also
+ * stamps `hostReceiveTimeNs`. Tests pass a `VirtualTimeScheduler` and a clock that reads it, and
+ * run in virtual time.
  *
  * As fast as possible (`realTime: false`): the next block is read and emitted only after the
  * previous `next()` returned (RxJS delivery is synchronous, so a synchronous consumer is never
@@ -39,6 +41,7 @@
  * (without `loop`) the source moves to `stopped`, `ended` becomes true and `blocks$` completes; a
  * read error moves it to `failed` and errors `blocks$`.
  */
+import { PreciseScheduler } from '../core/precise-scheduler.js';
 import { asyncScheduler, Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { systemClock, type MonotonicClock } from '../core/clock.js';
 import { OptoloopError, isOptoloopError } from '../core/errors.js';
@@ -56,7 +59,7 @@ export interface FileReplayOptions {
   /** Start again from the beginning at the end of the file (default false). */
   readonly loop?: boolean;
   readonly clock?: MonotonicClock;
-  /** Wakes the real-time pacer (default asyncScheduler). */
+  /** Wakes the real-time pacer (default: a PreciseScheduler for each real-time run). */
   readonly scheduler?: SchedulerLike;
   /** Real time: blocks emitted in one wake-up before yielding when behind (default 64). */
   readonly maxBurstBlocks?: number;
@@ -91,7 +94,9 @@ export class FileReplaySource implements SampleSource {
   private readonly speed: number;
   private readonly loop: boolean;
   private readonly clock: MonotonicClock;
-  private readonly scheduler: SchedulerLike;
+  private readonly injectedScheduler: SchedulerLike | null;
+  /** The real-time run's own timekeeper: made at start(), closed when the run ends. */
+  private ownScheduler: PreciseScheduler | null = null;
   private readonly maxBurstBlocks: number;
   private readonly maxSpeedBatchFrames: number;
   private readonly readyForMore: (() => Promise<void> | null | undefined) | null;
@@ -132,7 +137,7 @@ export class FileReplaySource implements SampleSource {
     this.speed = speed;
     this.loop = options.loop ?? false;
     this.clock = options.clock ?? systemClock;
-    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.injectedScheduler = options.scheduler ?? null;
     this.maxBurstBlocks = Math.max(1, options.maxBurstBlocks ?? 64);
     this.maxSpeedBatchFrames = Math.max(1, options.maxSpeedBatchFrames ?? 65536);
     this.readyForMore = options.readyForMore ?? null;
@@ -195,6 +200,7 @@ export class FileReplaySource implements SampleSource {
     this.currentState = 'running';
     const generation = ++this.runGeneration;
     if (this.realTime) {
+      if (!this.injectedScheduler) this.ownScheduler ??= new PreciseScheduler();
       this.anchorTimeNs = this.clock.nowNs();
       this.anchorIndex = this.nextIndex ?? this.reader!.firstSampleIndex;
       this.pumpRealTime(null);
@@ -247,7 +253,7 @@ export class FileReplaySource implements SampleSource {
   }
 
   private scheduleWake(action: SchedulerAction<FileReplaySource> | null, delayMs: number): void {
-    this.wakeup = action ? action.schedule(this, delayMs) : this.scheduler.schedule(FileReplaySource.wake, delayMs, this);
+    this.wakeup = action ? action.schedule(this, delayMs) : (this.injectedScheduler ?? this.ownScheduler ?? asyncScheduler).schedule(FileReplaySource.wake, delayMs, this);
   }
 
   private pumpMaxSpeed(generation: number): void {
@@ -333,9 +339,12 @@ export class FileReplaySource implements SampleSource {
     this.subject.error(wrapped);
   }
 
+  /** Drops the pending wake-up and, as the run ends, the run's own timekeeper thread. */
   private cancelWakeup(): void {
     this.wakeup?.unsubscribe();
     this.wakeup = null;
+    this.ownScheduler?.close();
+    this.ownScheduler = null;
   }
 
   private stateError(call: string, expected: string): OptoloopError {

@@ -86,7 +86,7 @@ const sglx = new SpikeGlxWriter({ binPath: join(dir, spikeGlxBinName('bench')), 
 writeBench('SpikeGLX write', (b) => sglx.write(b), () => sglx.close());
 await replayBench('SpikeGLX replay (385 words per frame, SY skipped)', sglx.binPath);
 
-/** Real-time pacing with the system clock and asyncScheduler: lateness of each block behind its due time. */
+/** Real-time pacing with the system clock and the default scheduler (a PreciseScheduler per run): lateness of each block behind its due time. */
 async function pacingBench(path: string, seconds: number): Promise<void> {
   const source = new FileReplaySource(openRecording(path), { blockFrames: BLOCK });
   const info = await source.open();
@@ -110,7 +110,7 @@ async function pacingBench(path: string, seconds: number): Promise<void> {
   await source.close();
   const sorted = Float64Array.from(lateness).sort();
   console.log(
-    `real-time replay pacing (speed 1, system clock, asyncScheduler), ${seconds} s of ${CHANNELS} ch in ${BLOCK}-frame blocks\n` +
+    `real-time replay pacing (speed 1, system clock, PreciseScheduler), ${seconds} s of ${CHANNELS} ch in ${BLOCK}-frame blocks\n` +
       `  lateness behind due time µs: p50 ${quantile(sorted, 0.5).toFixed(0)}  p99 ${quantile(sorted, 0.99).toFixed(0)}  p99.9 ${quantile(sorted, 0.999).toFixed(0)}  max ${sorted[sorted.length - 1].toFixed(0)}\n` +
       `  wall time ${wallS.toFixed(3)} s for ${seconds} s of stream (drift ${((wallS - seconds) * 1000).toFixed(1)} ms)`,
   );

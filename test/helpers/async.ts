@@ -43,3 +43,10 @@ export async function until(condition: () => boolean, what: string, guardMs = 10
 export async function settle(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/** Resolves as `promise` does, or rejects naming `what` after `ms` (a failure guard, never a result). */
+export function withGuard<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const guard = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms)));
+  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
+}

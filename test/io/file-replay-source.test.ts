@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { VirtualAction, VirtualTimeScheduler, type SchedulerLike } from 'rxjs';
-import { ManualClock, type MonotonicClock } from '../../src/core/clock.js';
+import { ManualClock, systemClock, type MonotonicClock } from '../../src/core/clock.js';
 import { cloneBlock, type Int16SampleBlock, type SampleBlock } from '../../src/core/sample-block.js';
 import { FileReplaySource, type FileReplayOptions } from '../../src/io/file-replay-source.js';
 import { RawReader } from '../../src/io/raw/reader.js';
@@ -12,6 +12,7 @@ import { artifactDir } from '../helpers/paths.js';
 import { randomInt16 } from '../helpers/seeded.js';
 import { expectRejection } from '../helpers/expect-error.js';
 import { firstDifference } from '../helpers/replay.js';
+import { withGuard } from '../helpers/async.js';
 
 const dir = (() => {
   rmSync(artifactDir('io-replay'), { recursive: true, force: true });
@@ -296,6 +297,33 @@ test('options are validated when the source is built', () => {
   };
   bad({ blockFrames: 0 }, 'blockFrames: expected a positive integer, got 0');
   bad({ speed: -1 }, 'speed: expected a positive number, got -1');
+});
+
+test('real time on the system clock (its own PreciseScheduler): no block before its last frame is due, every frame, the run ends cleanly', async () => {
+  const { path } = twoSecondFile('system-clock');
+  // Speed 20: the 2 s file in ~0.1 s of wall time, 30-frame blocks every 50 µs.
+  const source = new FileReplaySource(new RawReader(path), { blockFrames: 30, speed: 20 });
+  await source.open();
+  const earlyUs: number[] = [];
+  let frames = 0;
+  let startNs = 0;
+  const done = new Promise<void>((resolve, reject) =>
+    source.blocks$.subscribe({
+      next: (b) => {
+        frames += b.frameCount;
+        const dueNs = startNs + ((b.firstSampleIndex + b.frameCount - 1000) / RATE / 20) * 1e9;
+        if (b.hostReceiveTimeNs < dueNs - 1000) earlyUs.push((dueNs - b.hostReceiveTimeNs) / 1000);
+      },
+      complete: resolve,
+      error: reject,
+    }),
+  );
+  startNs = systemClock.nowNs();
+  await source.start();
+  await withGuard(done, 10_000, 'a 0.1 s real-time replay');
+  assert.is(frames, 2 * RATE);
+  assert.equal(earlyUs, [], 'blocks emitted before their last frame was due (µs early; 1 µs allowed for the start anchor)');
+  await source.close();
 });
 
 test.run();

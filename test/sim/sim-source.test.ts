@@ -5,6 +5,7 @@ import { VirtualTimeScheduler } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SimSource } from '../../sim/sim-source.js';
+import { withGuard } from '../helpers/async.js';
 import { simProbe } from '../../sim/probe.js';
 import { sharedData } from '../helpers/paths.js';
 
@@ -118,6 +119,29 @@ test('as fast as possible with yieldEveryMs: each burst ends after that much str
   settledAt.forEach((f, i) => assert.ok(f - (i ? settledAt[i - 1] : 0) <= 300, `${settledAt}`));
   assert.is(settledAt[settledAt.length - 1], 3000);
   await source.close();
+});
+
+test('the real-time simulator never hands over a block before its last sample is due, and its run ends cleanly', async () => {
+  const source = new SimSource({ channels: 32, units: 4, seed: 3, blockFrames: 30, realTime: true, durationS: 0.06 });
+  const earlyUs: number[] = [];
+  let blocks = 0;
+  const done = new Promise<void>((resolve, reject) =>
+    source.blocks$.subscribe({
+      next: (b) => {
+        blocks++;
+        const dueNs = source.sampleDueTimeNs(b.firstSampleIndex + b.frameCount - 1);
+        if (dueNs !== null && b.hostReceiveTimeNs < dueNs) earlyUs.push((dueNs - b.hostReceiveTimeNs) / 1000);
+      },
+      complete: resolve,
+      error: reject,
+    }),
+  );
+  await source.open();
+  await source.start();
+  await withGuard(done, 5000, 'a 60 ms real-time simulation');
+  assert.is(blocks, 60);
+  assert.equal(earlyUs, [], 'blocks handed over before their last sample was due (µs early)');
+  assert.is(source.state, 'stopped');
 });
 
 test.run();

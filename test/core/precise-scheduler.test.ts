@@ -1,18 +1,11 @@
 // PreciseScheduler: actions run in deadline order and never before their deadline; cancelled ones
-// never run; close() ends the timekeeper thread so that the process can exit. And the simulator,
-// paced by it in real time, never hands over a block before its last sample is due. These run in
-// real time (a few tens of ms), waiting on the actions themselves; how close to the deadline they
-// run is measured by `npm run bench:latency` (source pacing), not asserted here.
+// never run; close() ends the timekeeper thread so that the process can exit. These run in real
+// time (a few tens of ms), waiting on the actions themselves; how close to the deadline they run is
+// measured by `npm run bench:latency` and the io bench (pacing lateness), not asserted here.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PreciseScheduler } from '../../sim/precise-scheduler.js';
-import { SimSource } from '../../sim/sim-source.js';
-
-function withGuard<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const guard = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms)));
-  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
-}
+import { PreciseScheduler } from '../../src/core/precise-scheduler.js';
+import { withGuard } from '../helpers/async.js';
 
 test('actions run in deadline order, none before its deadline, cancelled ones never', async () => {
   const scheduler = new PreciseScheduler();
@@ -69,29 +62,6 @@ test('an action rescheduling itself (as the simulator\'s pump does) runs again; 
   await new Promise((resolve) => setImmediate(resolve));
   assert.is(runs, runsAtClose);
   assert.throws(() => scheduler.schedule(() => undefined, 1), /after close/);
-});
-
-test('the real-time simulator never hands over a block before its last sample is due, and its run ends cleanly', async () => {
-  const source = new SimSource({ channels: 32, units: 4, seed: 3, blockFrames: 30, realTime: true, durationS: 0.06 });
-  const earlyUs: number[] = [];
-  let blocks = 0;
-  const done = new Promise<void>((resolve, reject) =>
-    source.blocks$.subscribe({
-      next: (b) => {
-        blocks++;
-        const dueNs = source.sampleDueTimeNs(b.firstSampleIndex + b.frameCount - 1);
-        if (dueNs !== null && b.hostReceiveTimeNs < dueNs) earlyUs.push((dueNs - b.hostReceiveTimeNs) / 1000);
-      },
-      complete: resolve,
-      error: reject,
-    }),
-  );
-  await source.open();
-  await source.start();
-  await withGuard(done, 5000, 'a 60 ms real-time simulation');
-  assert.is(blocks, 60);
-  assert.equal(earlyUs, [], 'blocks handed over before their last sample was due (µs early)');
-  assert.is(source.state, 'stopped');
 });
 
 test.run();

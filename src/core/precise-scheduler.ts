@@ -1,6 +1,6 @@
 /**
- * An RxJS scheduler whose delays end within tens of µs of their deadline, for pacing the
- * simulator like a device.
+ * An RxJS scheduler whose delays end within tens of µs of their deadline, for pacing a source
+ * like a device: the simulator and the real-time replay of recorded files.
  *
  * Why: Node's timers have a 1 ms resolution — a block due in 0.4 ms leaves up to 1 ms late (0.6 ms
  * at the median, measured) — where a real acquisition system's socket or USB read wakes the event
@@ -32,6 +32,7 @@ const control = new Int32Array(workerData.shared, 0, 2);
 const deadline = new Float64Array(workerData.shared, ${DEADLINE_BYTE_OFFSET}, 1);
 const nowMs = () => { const t = process.hrtime(); return t[0] * 1e3 + t[1] / 1e6; };
 let firedGeneration = -1;
+parentPort.postMessage('ready');
 for (;;) {
   const generation = Atomics.load(control, ${GENERATION});
   if (Atomics.load(control, ${CLOSED}) === 1) break;
@@ -88,6 +89,12 @@ export class PreciseScheduler implements SchedulerLike {
   /** The deadline (hrtime ms, NaN for none) the timekeeper was last given. */
   private armedDueMs = Number.NaN;
   private referenced = false;
+  /**
+   * Until the timekeeper thread has started (~15 ms after the first schedule()), deadlines are also
+   * kept by a plain timer, so that the first blocks of a run are not held back by a thread start.
+   */
+  private timekeeperReady = false;
+  private fallbackTimer: NodeJS.Timeout | null = null;
   /** True while onWake runs due actions: their re-scheduling is handed over once, at the end. */
   private draining = false;
   private closed = false;
@@ -110,6 +117,8 @@ export class PreciseScheduler implements SchedulerLike {
     Atomics.store(this.control, CLOSED, 1);
     Atomics.add(this.control, GENERATION, 1);
     Atomics.notify(this.control, GENERATION);
+    if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
+    this.fallbackTimer = null;
     void this.worker?.terminate();
     this.worker = null;
   }
@@ -152,6 +161,10 @@ export class PreciseScheduler implements SchedulerLike {
       this.armedGeneration = Atomics.add(this.control, GENERATION, 1) + 1;
       Atomics.notify(this.control, GENERATION);
     }
+    if (!this.timekeeperReady) {
+      if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
+      this.fallbackTimer = next ? setTimeout(() => this.onWake(this.armedGeneration), Math.max(0, next.dueMs - performance.now())) : null;
+    }
     if (Boolean(next) !== this.referenced) {
       this.referenced = Boolean(next);
       if (next) worker.ref();
@@ -162,7 +175,12 @@ export class PreciseScheduler implements SchedulerLike {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { shared: this.shared } });
-    worker.on('message', (generation: number) => this.onWake(generation));
+    worker.on('message', (message: number | 'ready') => {
+      if (message !== 'ready') return this.onWake(message);
+      this.timekeeperReady = true;
+      if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
+      this.fallbackTimer = null;
+    });
     worker.on('error', (error) => {
       // The timekeeper cannot fail short of the runtime failing; say so loudly rather than stall.
       process.emitWarning(`PreciseScheduler: timekeeper thread failed: ${error instanceof Error ? error.message : String(error)}`);
