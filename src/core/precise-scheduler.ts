@@ -16,32 +16,74 @@
 import { Worker } from 'node:worker_threads';
 import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 
-/** Int32 slots of the shared control block; the deadline is a float64 after them. */
+/** Int32 slots of the shared control block; then float64s: the deadline, and the timekeeper's sleep target. */
 const GENERATION = 0;
 const CLOSED = 1;
-const DEADLINE_BYTE_OFFSET = 8;
+/** How the timekeeper sleeps: INDEFINITE (until notified) or TIMED (until the sleep target, or notified). */
+const SLEEP = 2;
+const INDEFINITE = 0;
+const TIMED = 1;
+const DEADLINE_BYTE_OFFSET = 16;
+/** Added to every deadline handed over (ms): more than the error of the measured clock offset. */
+const OFFSET_GUARD_MS = 0.005;
+/**
+ * A deadline this little before the timekeeper's own wake-up (ms) is still handed over without a
+ * wake-up (it then fires that much late): the clock conversion jitters by about a µs.
+ */
+const QUIET_TOLERANCE_MS = 0.01;
+/** A new deadline is taken without a wake-up only if the timekeeper's own wake is this far off (ms). */
+const HANDOVER_MARGIN_MS = 0.05;
 
 /**
  * The timekeeper. Plain JavaScript (`eval`), so that it runs the same from the TypeScript sources
  * and from the build. Deadlines are in ms on process.hrtime (CLOCK_MONOTONIC), which every thread
  * of the process shares; a generation counter tells it the deadline changed.
+ *
+ * Waking a sleeping thread (Atomics.notify) costs the main thread a futex wake, on a small machine
+ * often a context switch, and a paced source hands over a deadline every block. So after firing a
+ * deadline the timekeeper sleeps until the next one it expects — the same period again — and
+ * publishes that target; the main thread then hands over a deadline at or after it without a
+ * wake-up: the timekeeper finds it when its own sleep ends. Anything earlier, or handed over when
+ * the timekeeper sleeps without a target, is notified as before. Atomics.wait only sleeps if the
+ * generation is still the one read, so a deadline handed over meanwhile is never missed.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const control = new Int32Array(workerData.shared, 0, 2);
-const deadline = new Float64Array(workerData.shared, ${DEADLINE_BYTE_OFFSET}, 1);
+const control = new Int32Array(workerData.shared, 0, 3);
+const times = new Float64Array(workerData.shared, ${DEADLINE_BYTE_OFFSET}, 2);
 const nowMs = () => { const t = process.hrtime(); return t[0] * 1e3 + t[1] / 1e6; };
+const sleepUntil = (generation, targetMs, remainingMs) => {
+  times[1] = targetMs;
+  Atomics.store(control, ${SLEEP}, ${TIMED});
+  Atomics.wait(control, ${GENERATION}, generation, remainingMs);
+};
 let firedGeneration = -1;
+let firedMs = NaN;
+let periodMs = NaN;
+let predictionSpent = true;
 parentPort.postMessage('ready');
 for (;;) {
   const generation = Atomics.load(control, ${GENERATION});
   if (Atomics.load(control, ${CLOSED}) === 1) break;
-  const dueMs = deadline[0];
-  if (Number.isNaN(dueMs) || generation === firedGeneration) { Atomics.wait(control, ${GENERATION}, generation); continue; }
-  const remainingMs = dueMs - nowMs();
-  if (remainingMs > 0) { Atomics.wait(control, ${GENERATION}, generation, remainingMs); continue; }
-  firedGeneration = generation;
-  parentPort.postMessage(generation);
+  const dueMs = times[0];
+  if (!Number.isNaN(dueMs) && generation !== firedGeneration) {
+    const remainingMs = dueMs - nowMs();
+    if (remainingMs > 0) { sleepUntil(generation, dueMs, remainingMs); continue; }
+    firedGeneration = generation;
+    if (dueMs !== firedMs) periodMs = dueMs - firedMs;
+    firedMs = dueMs;
+    predictionSpent = false;
+    parentPort.postMessage(generation);
+    continue;
+  }
+  if (!predictionSpent && periodMs > 0 && periodMs < 1000) {
+    const targetMs = firedMs + periodMs;
+    const remainingMs = targetMs - nowMs();
+    if (remainingMs > 0) { sleepUntil(generation, targetMs, remainingMs); continue; }
+    predictionSpent = true;
+  }
+  Atomics.store(control, ${SLEEP}, ${INDEFINITE});
+  Atomics.wait(control, ${GENERATION}, generation);
 }
 `;
 
@@ -78,15 +120,16 @@ class PreciseAction<T> extends Subscription implements SchedulerAction<T> {
 
 export class PreciseScheduler implements SchedulerLike {
   private worker: Worker | null = null;
-  private readonly shared = new SharedArrayBuffer(16);
-  private readonly control = new Int32Array(this.shared, 0, 2);
-  private readonly deadline = new Float64Array(this.shared, DEADLINE_BYTE_OFFSET, 1);
+  private readonly shared = new SharedArrayBuffer(DEADLINE_BYTE_OFFSET + 16);
+  private readonly control = new Int32Array(this.shared, 0, 3);
+  /** [0] the deadline handed over, [1] the timekeeper's current sleep target (both hrtime ms). */
+  private readonly times = new Float64Array(this.shared, DEADLINE_BYTE_OFFSET, 2);
+  /** Deadlines handed over without waking the timekeeper (it was already due to wake for them). */
+  quietHandovers = 0;
   /** Pending actions, earliest first (a handful at most: the simulator keeps one). */
   private readonly queue: Array<PreciseAction<unknown>> = [];
-  /** hrtime ms − performance.now() ms: both read CLOCK_MONOTONIC, so this is constant. */
-  private readonly hrtimeMinusNowMs = hrtimeMs() - performance.now();
   private armedGeneration = -1;
-  /** The deadline (hrtime ms, NaN for none) the timekeeper was last given. */
+  /** The deadline (performance.now() ms, NaN for none) the timekeeper was last given. */
   private armedDueMs = Number.NaN;
   private referenced = false;
   /**
@@ -152,14 +195,26 @@ export class PreciseScheduler implements SchedulerLike {
     if (this.closed || this.draining) return;
     const next = this.queue[0];
     const worker = this.ensureWorker();
-    const dueMs = next ? next.dueMs + this.hrtimeMinusNowMs : Number.NaN;
+    // Deadlines are kept on process.hrtime, the actions' on performance.now(), and the two do not
+    // run at the same rate (here they part by ~0.3–0.5 ms a second: a constant offset taken once
+    // had the thread firing tens of ms early within a minute, each early wake-up a round trip).
+    // So the time left is converted, not the deadline: drift over one delay is sub-µs; the guard
+    // covers it and the two clock reads.
+    const hrNowMs = hrtimeMs();
+    const dueMs = next ? hrNowMs + (next.dueMs - performance.now()) + OFFSET_GUARD_MS : Number.NaN;
     // Every hand-over wakes the timekeeper thread (a futex wake, often a context switch on a
     // small machine): only when the deadline it holds is not the one wanted.
-    if (!(dueMs === this.armedDueMs || (Number.isNaN(dueMs) && Number.isNaN(this.armedDueMs)))) {
-      this.armedDueMs = dueMs;
-      this.deadline[0] = dueMs;
+    const perfDueMs = next ? next.dueMs : Number.NaN;
+    if (!(perfDueMs === this.armedDueMs || (Number.isNaN(perfDueMs) && Number.isNaN(this.armedDueMs)))) {
+      this.armedDueMs = perfDueMs;
+      this.times[0] = dueMs;
       this.armedGeneration = Atomics.add(this.control, GENERATION, 1) + 1;
-      Atomics.notify(this.control, GENERATION);
+      // Read after the hand-over: if the timekeeper sleeps towards a target at or before this
+      // deadline and still far enough off, it will find the deadline when it wakes.
+      const targetMs = this.times[1];
+      const quiet = Atomics.load(this.control, SLEEP) === TIMED && dueMs >= targetMs - QUIET_TOLERANCE_MS && hrNowMs < targetMs - HANDOVER_MARGIN_MS;
+      if (quiet) this.quietHandovers++;
+      else Atomics.notify(this.control, GENERATION);
     }
     if (!this.timekeeperReady) {
       if (this.fallbackTimer) clearTimeout(this.fallbackTimer);

@@ -64,4 +64,28 @@ test('an action rescheduling itself (as the simulator\'s pump does) runs again; 
   assert.throws(() => scheduler.schedule(() => undefined, 1), /after close/);
 });
 
+test('a periodic action (a paced source) is re-armed mostly without waking the timekeeper, and never runs early', async () => {
+  const scheduler = new PreciseScheduler();
+  const periodMs = 1;
+  const startMs = performance.now();
+  let runs = 0;
+  const earlyMs: number[] = [];
+  await withGuard(
+    new Promise<void>((resolve) => {
+      scheduler.schedule(function (this: { schedule(state?: unknown, delay?: number): unknown }) {
+        runs++;
+        const dueMs = startMs + runs * periodMs;
+        if (performance.now() < dueMs) earlyMs.push(dueMs - performance.now());
+        if (runs === 40) return resolve();
+        this.schedule(undefined, startMs + (runs + 1) * periodMs - performance.now());
+      }, periodMs);
+    }),
+    5000,
+    '40 periodic runs',
+  );
+  scheduler.close();
+  assert.equal(earlyMs, [], 'runs before their deadline (ms early)');
+  assert.ok(scheduler.quietHandovers >= 10, `${scheduler.quietHandovers} of 39 deadlines handed over without a wake-up`);
+});
+
 test.run();
