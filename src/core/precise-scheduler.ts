@@ -73,6 +73,10 @@ for (;;) {
     if (dueMs !== firedMs) periodMs = dueMs - firedMs;
     firedMs = dueMs;
     predictionSpent = false;
+    // Publish the next expected wake-up before the message: the main thread may hand the next
+    // deadline over as soon as it has it, before this thread runs again.
+    if (periodMs > 0 && periodMs < 1000) { times[1] = firedMs + periodMs; Atomics.store(control, ${SLEEP}, ${TIMED}); }
+    else Atomics.store(control, ${SLEEP}, ${INDEFINITE});
     parentPort.postMessage(generation);
     continue;
   }
@@ -150,6 +154,20 @@ export class PreciseScheduler implements SchedulerLike {
 
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
     return new PreciseAction<T>(this, work).schedule(state, delay);
+  }
+
+  /** Resolves once the timekeeper thread runs (until then a plain timer keeps the deadlines too). */
+  whenReady(): Promise<void> {
+    if (this.timekeeperReady) return Promise.resolve();
+    const worker = this.ensureWorker();
+    return new Promise((resolve) => {
+      const onMessage = (message: unknown) => {
+        if (message !== 'ready') return;
+        worker.off('message', onMessage);
+        resolve();
+      };
+      worker.on('message', onMessage);
+    });
   }
 
   /** Stops the timekeeper thread; pending actions are dropped. */
