@@ -37,7 +37,7 @@ import type { SnippetBatch } from '../../core/spikes.js';
 import type { ChannelLayout } from '../../probe/channel-layout.js';
 import { CandidateIndex } from './candidate-index.js';
 import { valueAt, valueAtHalf } from './half-sample.js';
-import { SplitTest } from './split-test.js';
+import { SplitTest, warmUpSplitTest } from './split-test.js';
 import { TemplateBank } from './template-bank.js';
 import { TemplateMatcher, type MatchOptions } from './template-matcher.js';
 import { OverlapPeeler } from './overlap-peeler.js';
@@ -204,6 +204,7 @@ export class OnlineClusterer implements UnitAssigner {
     const capacity = options.maxUnits + options.maxProvisional;
     this.index = new CandidateIndex(layout, options.candidateRadiusUm, Math.min(capacity, 128));
     this.noiseUv = new Float32Array(layout.channelCount).fill(1);
+    warmUpSplitTest();
     const maxDeferred = options.resolveOverlaps ? options.overlapMaxPerBatch : 0;
     this.deferredK = new Int32Array(maxDeferred);
     this.deferredAccepted = new Uint8Array(maxDeferred);
