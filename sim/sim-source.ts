@@ -16,13 +16,13 @@
  *
  * Blocks are borrowed (src/core/sample-block.ts): one buffer is rewritten for every block.
  */
-import { Subject, asyncScheduler, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { systemClock, type MonotonicClock } from '../src/core/clock.js';
 import { OptoloopError } from '../src/core/errors.js';
 import type { Int16SampleBlock, MutableInt16Block } from '../src/core/sample-block.js';
 import { createSourceCounters, type SampleSource, type SourceCounters, type SourceState, type StreamInfo } from '../src/core/sample-source.js';
 import type { SimOptionsInput } from './options.js';
-import { PreciseScheduler } from '../src/core/precise-scheduler.js';
+import { RunScheduler } from '../src/core/precise-scheduler.js';
 import { createSimulation, type Simulation } from './simulation.js';
 
 export interface SimSourceOptions extends SimOptionsInput {
@@ -69,15 +69,17 @@ export class SimSource implements SampleSource {
   private readonly totalFrames: number | null;
   private readonly yieldEveryFrames: number;
   private readonly clock: MonotonicClock;
-  private readonly injectedScheduler: SchedulerLike | null;
-  /** The paced run's own scheduler: made at start(), closed when the run ends. */
-  private ownScheduler: PreciseScheduler | null = null;
-  private ownAction: SchedulerAction<unknown> | null = null;
+  private readonly runScheduler: RunScheduler;
   private readonly block: MutableInt16Block;
   private pending: Subscription | null = null;
   private runStartNs = 0;
   private runStartFrame = 0;
-  private readonly pumpWork = () => this.pump();
+
+  /** The scheduler's work: one static function, the source passed as state, the action rescheduled (no allocation per block). */
+  private static pumpWork(this: SchedulerAction<SimSource>, source?: SimSource): void {
+    source!.pending = null;
+    source!.pump(this);
+  }
 
   constructor(options: SimSourceOptions = {}) {
     const { blockFrames = 30, realTime = true, speed = 1, durationS = null, clock = systemClock, scheduler = null, streamId, keepGroundTruth = true, yieldEveryMs = null, ...simOptions } = options;
@@ -93,7 +95,7 @@ export class SimSource implements SampleSource {
     this.realTime = realTime;
     this.speed = speed;
     this.clock = clock;
-    this.injectedScheduler = scheduler;
+    this.runScheduler = new RunScheduler(scheduler);
     const rate = this.simulation.options.sampleRateHz;
     this.totalFrames = durationS === null ? null : Math.round(durationS * rate);
     this.yieldEveryFrames = yieldEveryMs === null ? Infinity : Math.max(1, Math.round((yieldEveryMs * rate) / 1000));
@@ -143,10 +145,10 @@ export class SimSource implements SampleSource {
   async start(): Promise<void> {
     if (this.currentState !== 'opened' && this.currentState !== 'stopped') throw this.stateError('start', 'opened or stopped');
     this.currentState = 'running';
-    if (this.realTime && !this.injectedScheduler) this.ownScheduler ??= new PreciseScheduler();
+    this.runScheduler.begin(this.realTime);
     this.runStartNs = this.clock.nowNs();
     this.runStartFrame = this.simulation.generator.position;
-    this.schedule(this.realTime ? this.msUntilNextBlock() : 0);
+    this.pending = this.runScheduler.scheduler.schedule(SimSource.pumpWork, this.realTime ? this.msUntilNextBlock() : 0, this);
   }
 
   async stop(): Promise<void> {
@@ -190,8 +192,7 @@ export class SimSource implements SampleSource {
     return true;
   }
 
-  private pump(): void {
-    this.pending = null;
+  private pump(action: SchedulerAction<SimSource>): void {
     if (this.currentState !== 'running') return;
     const started = performance.now();
     const startFrame = this.simulation.generator.position;
@@ -206,7 +207,7 @@ export class SimSource implements SampleSource {
       // Also when catching up in real time: a long catch-up must not starve the sockets and timers.
       if (performance.now() - started > BURST_BUDGET_MS) break;
     }
-    this.schedule(this.realTime ? this.msUntilNextBlock() : 0);
+    this.pending = action.schedule(this, this.realTime ? this.msUntilNextBlock() : 0);
   }
 
   private finish(): void {
@@ -221,24 +222,11 @@ export class SimSource implements SampleSource {
     return Math.max(0, (dueNs - this.clock.nowNs()) / 1e6);
   }
 
-  private schedule(delayMs: number): void {
-    const own = this.ownScheduler;
-    if (own) {
-      // One action for the whole paced run, re-armed for every block: no allocation per block.
-      this.ownAction = this.ownAction ? (this.ownAction.schedule(undefined, delayMs) as SchedulerAction<unknown>) : (own.schedule(this.pumpWork, delayMs) as SchedulerAction<unknown>);
-      this.pending = this.ownAction;
-      return;
-    }
-    this.pending = (this.injectedScheduler ?? asyncScheduler).schedule(this.pumpWork, delayMs);
-  }
-
   /** Drops the pending pump and, when the run ends, the run's own timekeeper thread. */
   private cancel(): void {
     this.pending?.unsubscribe();
     this.pending = null;
-    this.ownAction = null;
-    this.ownScheduler?.close();
-    this.ownScheduler = null;
+    this.runScheduler.end();
   }
 
   private stateError(call: string, expected: string): OptoloopError {

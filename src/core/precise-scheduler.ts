@@ -14,7 +14,7 @@
  * is pending, like a timer.
  */
 import { Worker } from 'node:worker_threads';
-import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
+import { Subscription, asyncScheduler, type SchedulerAction, type SchedulerLike } from 'rxjs';
 
 /** Int32 slots of the shared control block; then float64s: the deadline, and the timekeeper's sleep target. */
 const GENERATION = 0;
@@ -286,5 +286,32 @@ export class PreciseScheduler implements SchedulerLike {
       this.draining = false;
     }
     this.arm();
+  }
+}
+
+/**
+ * The scheduler a paced source waits on: the injected one (tests, in virtual time), else a
+ * PreciseScheduler made when a real-time run starts and closed when it ends (its thread lives only
+ * while the source runs); unpaced runs use RxJS's asyncScheduler. The simulator and the file replay
+ * share it.
+ */
+export class RunScheduler {
+  private own: PreciseScheduler | null = null;
+
+  constructor(private readonly injected: SchedulerLike | null) {}
+
+  /** At start(): a real-time run gets its own timekeeper unless a scheduler was injected. */
+  begin(realTime: boolean): void {
+    if (realTime && !this.injected) this.own ??= new PreciseScheduler();
+  }
+
+  get scheduler(): SchedulerLike {
+    return this.injected ?? this.own ?? asyncScheduler;
+  }
+
+  /** When the run ends (stop, close, end of stream, failure). */
+  end(): void {
+    this.own?.close();
+    this.own = null;
   }
 }

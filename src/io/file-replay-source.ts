@@ -41,8 +41,8 @@
  * (without `loop`) the source moves to `stopped`, `ended` becomes true and `blocks$` completes; a
  * read error moves it to `failed` and errors `blocks$`.
  */
-import { PreciseScheduler } from '../core/precise-scheduler.js';
-import { asyncScheduler, Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { RunScheduler } from '../core/precise-scheduler.js';
+import { Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { systemClock, type MonotonicClock } from '../core/clock.js';
 import { OptoloopError, isOptoloopError } from '../core/errors.js';
 import type { MutableInt16Block, SampleBlock } from '../core/sample-block.js';
@@ -94,9 +94,7 @@ export class FileReplaySource implements SampleSource {
   private readonly speed: number;
   private readonly loop: boolean;
   private readonly clock: MonotonicClock;
-  private readonly injectedScheduler: SchedulerLike | null;
-  /** The real-time run's own timekeeper: made at start(), closed when the run ends. */
-  private ownScheduler: PreciseScheduler | null = null;
+  private readonly runScheduler: RunScheduler;
   private readonly maxBurstBlocks: number;
   private readonly maxSpeedBatchFrames: number;
   private readonly readyForMore: (() => Promise<void> | null | undefined) | null;
@@ -137,7 +135,7 @@ export class FileReplaySource implements SampleSource {
     this.speed = speed;
     this.loop = options.loop ?? false;
     this.clock = options.clock ?? systemClock;
-    this.injectedScheduler = options.scheduler ?? null;
+    this.runScheduler = new RunScheduler(options.scheduler ?? null);
     this.maxBurstBlocks = Math.max(1, options.maxBurstBlocks ?? 64);
     this.maxSpeedBatchFrames = Math.max(1, options.maxSpeedBatchFrames ?? 65536);
     this.readyForMore = options.readyForMore ?? null;
@@ -200,7 +198,7 @@ export class FileReplaySource implements SampleSource {
     this.currentState = 'running';
     const generation = ++this.runGeneration;
     if (this.realTime) {
-      if (!this.injectedScheduler) this.ownScheduler ??= new PreciseScheduler();
+      this.runScheduler.begin(true);
       this.anchorTimeNs = this.clock.nowNs();
       this.anchorIndex = this.nextIndex ?? this.reader!.firstSampleIndex;
       this.pumpRealTime(null);
@@ -253,7 +251,7 @@ export class FileReplaySource implements SampleSource {
   }
 
   private scheduleWake(action: SchedulerAction<FileReplaySource> | null, delayMs: number): void {
-    this.wakeup = action ? action.schedule(this, delayMs) : (this.injectedScheduler ?? this.ownScheduler ?? asyncScheduler).schedule(FileReplaySource.wake, delayMs, this);
+    this.wakeup = action ? action.schedule(this, delayMs) : this.runScheduler.scheduler.schedule(FileReplaySource.wake, delayMs, this);
   }
 
   private pumpMaxSpeed(generation: number): void {
@@ -343,8 +341,7 @@ export class FileReplaySource implements SampleSource {
   private cancelWakeup(): void {
     this.wakeup?.unsubscribe();
     this.wakeup = null;
-    this.ownScheduler?.close();
-    this.ownScheduler = null;
+    this.runScheduler.end();
   }
 
   private stateError(call: string, expected: string): OptoloopError {
