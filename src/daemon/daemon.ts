@@ -415,19 +415,18 @@ export class Daemon implements CommandHandler {
 
   /** The unit table: units with their classification and, while or after optotagging, their tag state. */
   unitSummaries(): UnitSummary[] {
-    const out: UnitSummary[] = [];
-    for (const id of this.units?.unitIds() ?? []) {
-      const s = this.unitSummaryOf(id);
-      if (s) out.push(s);
-    }
-    return out;
+    return (this.units?.units() ?? []).map((u) => this.withTag(u));
   }
 
   private unitSummaryOf(unitId: number): UnitSummary | null {
     const u = this.units?.summaryOf(unitId) ?? null;
+    return u && this.withTag(u);
+  }
+
+  /** A unit's summary with the optotagging session's tag state, while or after a session. */
+  private withTag(u: UnitSummary): UnitSummary {
     const session = this.optotag?.session;
-    if (!u || !session) return u;
-    return { ...u, tag: session.tagSummary(unitId) ?? u.tag };
+    return session ? { ...u, tag: session.tagSummary(u.unitId) ?? u.tag } : u;
   }
 
   /** Stops the source, flushes the recorder, closes sinks (all light off) and the bus. Idempotent. */
