@@ -26,7 +26,7 @@
  */
 import type { SnippetBatch } from '../../core/spikes.js';
 import type { TemplateBank } from './template-bank.js';
-import type { MatchOptions, TemplateMatcher } from './template-matcher.js';
+import { acceptanceBound, type MatchOptions, type TemplateMatcher } from './template-matcher.js';
 
 export interface OverlapOptions {
   /** The other spike is searched this far (samples) before and after the detected trough. */
@@ -373,7 +373,6 @@ export class OverlapPeeler {
   private otherExplained(t: number, offset: number, scale: number): boolean {
     const bank = this.bank;
     const o = this.options;
-    const mo = this.matchOptions;
     const L = this.length;
     const tRow0 = t * bank.maxRows;
     const nRows = Math.min(bank.rowCount[t], o.searchRows);
@@ -397,8 +396,6 @@ export class OverlapPeeler {
       samples += w1 - w0 + 1;
     }
     if (samples === 0) return false;
-    const n = bank.spikeCount[t];
-    const bound = samples * (1 + 1 / Math.max(1, n)) + mo.maxExcessSigma * Math.sqrt(2 * samples) + mo.maxTemplateError * scale * scale * energy;
-    return residual <= bound;
+    return residual <= acceptanceBound(samples, bank.spikeCount[t], scale, energy, this.matchOptions);
   }
 }

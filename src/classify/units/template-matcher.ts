@@ -36,6 +36,16 @@ export interface MatchOptions {
   readonly halfSampleShifts?: boolean;
 }
 
+/**
+ * The residual a fit of `scale` × a template (`energy` weighted, over `samples` weighted samples,
+ * the template made of `spikeCount` spikes) may leave and still be accepted: the noise's χ² mean
+ * (plus the template's own estimation noise, 1/n), `maxExcessSigma` SDs of it, and
+ * `maxTemplateError` of the fitted energy. The overlap peeler judges its peeled spikes by the same rule.
+ */
+export function acceptanceBound(samples: number, spikeCount: number, scale: number, energy: number, o: MatchOptions): number {
+  return samples * (1 + 1 / Math.max(1, spikeCount)) + o.maxExcessSigma * Math.sqrt(2 * samples) + o.maxTemplateError * scale * scale * energy;
+}
+
 export interface MatchResult {
   /** Best template slot, −1 when no candidate. */
   template: number;
@@ -175,12 +185,11 @@ export class TemplateMatcher {
         else if (a > o.maxScale) a = o.maxScale;
         const residual = this.xxByShift[s + maxShift] - 2 * a * dot + a * a * total;
         if (residual < result.residual) {
-          const n = bank.spikeCount[tk];
           result.template = tk;
           result.shift = h / 2;
           result.scale = a;
           result.residual = residual;
-          result.bound = samples * (1 + (n > 0 ? 1 / n : 1)) + o.maxExcessSigma * Math.sqrt(2 * samples) + o.maxTemplateError * a * a * total + extraAllowance;
+          result.bound = acceptanceBound(samples, bank.spikeCount[tk], a, total, o) + extraAllowance;
         }
       }
     }
