@@ -20,6 +20,7 @@
 //       [--max-pulses 300] [--pipeline '{"detect":{...}}'] [--all]   (--all: list every opsin cell)
 import { resolve } from 'node:path';
 import { truthSpikesOf } from '../src/classify/eval/sim-run.js';
+import { lowerBound } from '../src/closedloop/optotag-offline.js';
 import { runOptotagSim, type OptotagSimReport, type TruthUnitScore } from '../src/daemon/optotag-sim.js';
 import { pipelineOptionsSchema, validateOptions } from '../src/pipeline/options.js';
 
@@ -58,30 +59,17 @@ export function diagnoseOptotagMisses(r: OptotagSimReport, pipeline?: Record<str
   const onsets = Float64Array.from(sim.generator.groundTruth.pulses.map((p) => p.onsetSample)).sort();
   const evokedWindow = Math.round(0.01 * rate);
   const isEvokedAt = (sample: number): boolean => {
-    let lo = 0;
-    let hi = onsets.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (onsets[mid] <= sample) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo > 0 && sample - onsets[lo - 1] <= evokedWindow;
+    // The latest onset at or before the sample.
+    const i = lowerBound(onsets, sample);
+    const latest = i < onsets.length && onsets[i] === sample ? i : i - 1;
+    return latest >= 0 && sample - onsets[latest] <= evokedWindow;
   };
   const truthEvoked = new Uint8Array(truth.count);
   for (let j = 0; j < truth.count; j++) truthEvoked[j] = isEvokedAt(truth.sample[j]) ? 1 : 0;
   // Detected spikes in time order (the log is in arrival order, nearly sorted).
   const order = Array.from({ length: d.count }, (_, i) => i).sort((a, b) => d.sample[a] - d.sample[b]);
   const sortedSample = Float64Array.from(order, (i) => d.sample[i]);
-  const firstAtOrAfter = (sample: number): number => {
-    let lo = 0;
-    let hi = sortedSample.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sortedSample[mid] < sample) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const firstAtOrAfter = (sample: number): number => lowerBound(sortedSample, sample);
   const simUnit = new Map(sim.units.map((u) => [u.id, u]));
   const mappedTo = new Map<number, number>();
   for (const u of r.detectedUnits) if (u.mapped) mappedTo.set(u.unitId, u.truthUnit);
