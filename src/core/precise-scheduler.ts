@@ -189,9 +189,12 @@ export class PreciseScheduler implements SchedulerLike {
     if (this.closed) throw new Error('PreciseScheduler: schedule() after close()');
     this.remove(action);
     action.dueMs = dueMs;
-    let i = this.queue.length;
-    while (i > 0 && this.queue[i - 1].dueMs > dueMs) i--;
-    this.queue.splice(i, 0, action);
+    // Insertion by hand (splice returns an array): the simulator re-arms once per block.
+    const queue = this.queue;
+    let i = queue.length;
+    queue.push(action);
+    for (; i > 0 && queue[i - 1].dueMs > dueMs; i--) queue[i] = queue[i - 1];
+    queue[i] = action;
     this.arm();
   }
 
@@ -201,9 +204,11 @@ export class PreciseScheduler implements SchedulerLike {
   }
 
   private remove(action: PreciseAction<unknown>): boolean {
-    const i = this.queue.indexOf(action);
+    const queue = this.queue;
+    const i = queue.indexOf(action);
     if (i < 0) return false;
-    this.queue.splice(i, 1);
+    for (let j = i + 1; j < queue.length; j++) queue[j - 1] = queue[j];
+    queue.pop();
     action.dueMs = Number.NaN;
     return true;
   }
