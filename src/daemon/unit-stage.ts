@@ -1,6 +1,7 @@
 /**
- * Unit assignment, per-unit features and cell types, as the daemon sees them: one synchronous
- * `process()` per block that writes unit ids into the spike batch before the closed loop reads it.
+ * Unit assignment, per-unit features and cell types, as the daemon sees them, synchronously per
+ * block in three parts: `assign()` writes the unit ids into the spike batch before the closed loop
+ * reads it; `completeAssignment()` and `maintainIfDue()` run after the block's stimulation path.
  * Backed by src/classify's OnlineUnits (templates from a Kilosort folder or online clustering,
  * features, the classifier worker), configured by the rig config's `classifier` section.
  */
@@ -12,11 +13,11 @@ import type { CellTypeTable } from '../closedloop/rules/cell-type-table.js';
 import { OnlineUnits } from '../classify/online/online-units.js';
 
 export interface UnitStage {
-  process(result: SnippetResult): void;
-  /** process() in parts: the fast pass's unit ids first (the rules need them); completeAssignment() and the periodic maintenance after the block's stimulation path. */
+  /** The fast pass: the unit ids the rules need. */
   assign(result: SnippetResult): void;
   /** The per-spike work the rules do not wait for (overlap resolution, features): right after the stimulation path. */
   completeAssignment(result: SnippetResult): void;
+  /** Merges, splits, feature upkeep and classification scheduling, a slice per block. */
   maintainIfDue(result: SnippetResult): void;
   units(): UnitSummary[];
   /** Current unit ids, ascending, and one unit's owned snapshot: the bus's unit table, a slice at a time. */
