@@ -74,7 +74,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_emu.rng = seed * 0x9E3779B97F4A7C15ull + 1;
-  g_emu.boot_nonce = (uint32_t)(seed * 2654435761u) ^ (uint32_t)getpid() ^ (uint32_t)time(0);
+  // Different on every boot, as the firmware's is: seed, pid and the boot's nanosecond time mixed
+  // (splitmix64). XOR of pid and whole seconds alone repeated now and then across a quick restart
+  // (pid + 1 in the same second as the clock's low bit flipped), which a reconnect test caught.
+  timespec boot_time;
+  clock_gettime(CLOCK_REALTIME, &boot_time);
+  uint64_t mix = (uint64_t)seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)getpid() << 32) ^ ((uint64_t)boot_time.tv_sec * 1000000000ull + (uint64_t)boot_time.tv_nsec);
+  mix = (mix ^ (mix >> 30)) * 0xBF58476D1CE4E5B9ull;
+  mix = (mix ^ (mix >> 27)) * 0x94D049BB133111EBull;
+  g_emu.boot_nonce = (uint32_t)(mix ^ (mix >> 31));
 
   int master = -1, slave = -1;
   char slave_name[128];
