@@ -17,8 +17,9 @@
  *   further fixed delay (`edgeDelayMs`, default 10 ms) and is placed by the device's own edge
  *   times: the first on edge anchors device time to the simulation's samples, later edges follow
  *   that anchor (re-anchored when an edge would land in the past or more than twice the delay
- *   ahead). Widths and intervals are then the device's, exact to a sample, whenever the edges'
- *   delays vary by less than `edgeDelayMs`. Light kept on longer than `maxOpenMs` continues as a
+ *   ahead, that bound widened by the edge's distance from the first edge of its batch). Widths
+ *   and intervals are then the device's, exact to a sample, whenever the edges' delays vary by
+ *   less than `edgeDelayMs`. Light kept on longer than `maxOpenMs` continues as a
  *   new pulse.
  */
 import type { LightTriggerSource, SimGenerator } from '../../generator.js';
@@ -112,6 +113,7 @@ export class EmulatorLight implements LightTriggerSource {
     const onset = blockStartSample + generator.samplesBefore;
     const samplesPerUs = generator.sampleRateHz / 1e6;
     const maxOpen = Math.max(1, Math.round(this.maxOpenMs * 1000 * samplesPerUs));
+    let batchFirstUs = Number.NaN;
     for (const q of this.queue) {
       switch (q.kind) {
         case 'train': {
@@ -129,7 +131,12 @@ export class EmulatorLight implements LightTriggerSource {
           const requestId = this.nextRequestId++;
           const delay = Math.round(this.edgeDelayMs * 1000 * samplesPerUs);
           let at = this.anchorSample < 0 ? -1 : this.anchorSample + Math.round((q.deviceTimeUs - this.anchorUs) * samplesPerUs);
-          if (!(at >= onset && at <= onset + 2 * delay)) {
+          // Edges that arrive together (a loaded host reads several at once) widen the window by
+          // their device spacing, so a later edge of the batch is never re-anchored before an
+          // earlier one.
+          if (Number.isNaN(batchFirstUs)) batchFirstUs = q.deviceTimeUs;
+          const batchSlack = Math.max(0, Math.round((q.deviceTimeUs - batchFirstUs) * samplesPerUs));
+          if (!(at >= onset && at <= onset + 2 * delay + batchSlack)) {
             at = onset + delay;
             this.anchorUs = q.deviceTimeUs;
             this.anchorSample = at;

@@ -63,4 +63,34 @@ test('an edge that would land in the past re-anchors; an off edge without an on 
   ]);
 });
 
+test('edges that reach the simulation in one block keep their device intervals, never collapse', () => {
+  // A loaded host can deliver both gates of a 20 ms train in one read: the second on edge is then
+  // more than twice the edge delay ahead of the block, and must still land 20 ms after the first.
+  const { light, step, pulses } = world();
+  step(10);
+  light.on(2, 0.25, 5_000_000);
+  light.off(2, 5_002_000);
+  light.on(2, 0.25, 5_020_000);
+  light.off(2, 5_022_000);
+  step(100);
+  assert.equal(pulses(), [
+    [630, 690, 2, 0.25],
+    [1230, 1290, 2, 0.25],
+  ]);
+  // A first edge accepted late in the window does not push a later one of the batch before it.
+  const second = world();
+  second.step(10);
+  second.light.on(0, 1, 0); // anchors device 0 = sample 630
+  second.step(1);
+  second.light.off(0, 1000);
+  second.step(9); // position 600: the window for the next on edges is [630, 1230]
+  second.light.on(0, 1, 19_000); // by the anchor: sample 1200, accepted
+  second.light.off(0, 20_000);
+  second.light.on(0, 1, 40_000); // by the anchor: 1830, beyond the window, 21 ms after the last
+  second.light.off(0, 41_000);
+  second.step(100);
+  const onsets = second.pulses().map((p) => p[0]);
+  assert.equal(onsets, [630, 1200, 1830]);
+});
+
 test.run();
