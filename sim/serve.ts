@@ -41,6 +41,8 @@ export interface RunningDevice {
   readonly config: string;
   /** What else a user should know (what the light maps to, which faults apply). */
   readonly notes: readonly string[];
+  /** One line on what the device did, printed when serving ends (e.g. the light it placed). */
+  summary?(): string;
   stop(): Promise<void>;
 }
 

@@ -99,6 +99,7 @@ export async function serveSimulation(options: SimOptionsInput, settings: ServeS
     if (stopTimer) clearTimeout(stopTimer);
     const failures: string[] = [];
     for (const { name, device } of running.reverse()) {
+      if (device.summary) io.out(`${name}: ${device.summary()}\n`);
       await device.stop().catch((error: unknown) => failures.push(`${name}: ${(error as Error).message}`));
     }
     await source.close();

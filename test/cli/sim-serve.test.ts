@@ -221,11 +221,18 @@ test('sim --serve: drivers get the simulation bit for bit, light sinks light it,
   assert.ok(ledWidth >= 1 && ledWidth < 30000, `LED width ${ledWidth} samples`);
   const gates = gt.lightPulses.filter((p) => p.reason === 'firmware-bridge');
   assert.is(gates.length, 2);
-  // 20 ms exactly when the two on edges reach the simulator within the 10 ms edge delay of each
-  // other (the rule); an edge later than that is placed late, never early.
-  assert.ok(gates[1].onsetSample - gates[0].onsetSample >= 600, `hardware-timed interval: ${gates[1].onsetSample - gates[0].onsetSample} samples, expected 600`);
+  // The bridge's widths and interval are its own, exact to a sample, whenever its edges reach the
+  // simulation within the 10 ms edge delay (the rule); on a loaded machine one can come later,
+  // and the served run says so: its light is then placed late, never early.
+  const bridgeSummary = /firmware-bridge: 2 light pulses placed, (\d+) of 4 edges late/.exec(io.stdout);
+  assert.ok(bridgeSummary, `the firmware bridge's summary line: ${io.stdout}`);
+  const edgesLate = Number(bridgeSummary[1]);
+  const interval = gates[1].onsetSample - gates[0].onsetSample;
+  if (edgesLate === 0) assert.is(interval, 600, 'hardware-timed interval: 20 ms');
+  else assert.ok(interval >= 600, `hardware-timed interval: ${interval} samples, expected 600 or more (${edgesLate} edges late)`);
   for (const g of gates) {
-    assert.is(g.offsetSample - g.onsetSample, 60, 'hardware-timed width: 2 ms');
+    if (edgesLate === 0) assert.is(g.offsetSample - g.onsetSample, 60, 'hardware-timed width: 2 ms');
+    else assert.ok(g.offsetSample - g.onsetSample >= 60, `hardware-timed width: ${g.offsetSample - g.onsetSample} samples, 60 or more (${edgesLate} edges late)`);
     assert.is(g.output, 2);
     assert.ok(Math.abs(g.level - 0.25) < 1e-4, `gate level ${g.level}`);
   }
@@ -239,7 +246,7 @@ test('sim --serve: drivers get the simulation bit for bit, light sinks light it,
     }
   }
   assert.ok(answered > 0, 'opsin-expressing units answered the Pulse Pal pulses');
-  console.log(`  light: ${pp.length} Pulse Pal pulses (${answered} evoked spikes within 30 ms), ${led.length} LED pulse of ${(ledWidth / 30).toFixed(2)} ms, ${gates.length} bridge gates ${(gates[1].onsetSample - gates[0].onsetSample) / 30} ms apart`);
+  console.log(`  light: ${pp.length} Pulse Pal pulses (${answered} evoked spikes within 30 ms), ${led.length} LED pulse of ${(ledWidth / 30).toFixed(2)} ms, ${gates.length} bridge gates ${interval / 30} ms apart (${edgesLate} edges late)`);
 });
 
 test('sim --serve usage: unknown device, bad ports, options of recordings', async () => {

@@ -56,6 +56,14 @@ export class EmulatorLight implements LightTriggerSource {
   pulsesPlaced = 0;
   /** Commands dropped because the queue was full (the simulation stalled). */
   commandsDropped = 0;
+  /**
+   * Edges that reached the simulation too late to be placed by the device's time (an on edge that
+   * had to be re-anchored, an off edge after its light's end had been generated): their light is
+   * placed late, never early, and its width or interval is then not the device's.
+   */
+  edgesLate = 0;
+  /** On and off edges placed (of which edgesLate late). */
+  edgesPlaced = 0;
   private readonly queue: Queued[] = [];
   private readonly open = new Map<number, OpenLight>();
   private readonly maxOpenMs: number;
@@ -128,6 +136,7 @@ export class EmulatorLight implements LightTriggerSource {
         }
         case 'on': {
           if (this.open.has(q.output)) break; // already on: the device saw no edge
+          this.edgesPlaced++;
           const requestId = this.nextRequestId++;
           const delay = Math.round(this.edgeDelayMs * 1000 * samplesPerUs);
           let at = this.anchorSample < 0 ? -1 : this.anchorSample + Math.round((q.deviceTimeUs - this.anchorUs) * samplesPerUs);
@@ -137,6 +146,7 @@ export class EmulatorLight implements LightTriggerSource {
           if (Number.isNaN(batchFirstUs)) batchFirstUs = q.deviceTimeUs;
           const batchSlack = Math.max(0, Math.round((q.deviceTimeUs - batchFirstUs) * samplesPerUs));
           if (!(at >= onset && at <= onset + 2 * delay + batchSlack)) {
+            if (this.anchorSample >= 0) this.edgesLate++;
             at = onset + delay;
             this.anchorUs = q.deviceTimeUs;
             this.anchorSample = at;
@@ -149,8 +159,10 @@ export class EmulatorLight implements LightTriggerSource {
         case 'off': {
           const light = this.open.get(q.output);
           if (!light) break;
+          this.edgesPlaced++;
           const width = Math.max(1, Math.round((q.deviceTimeUs - light.onUs) * samplesPerUs));
-          generator.endOpenPulse(light.handle, light.onsetSample + width);
+          const ended = generator.endOpenPulse(light.handle, light.onsetSample + width);
+          if (ended.offsetSample > light.onsetSample + width) this.edgesLate++;
           this.open.delete(q.output);
           break;
         }
@@ -171,6 +183,12 @@ export class EmulatorLight implements LightTriggerSource {
       light.onsetSample = end;
       light.handle = handle;
     }
+  }
+
+  /** What a served run's summary says about this light. */
+  summary(): string {
+    const edges = this.edgesPlaced ? `, ${this.edgesLate} of ${this.edgesPlaced} edges late (reached the simulation after their device time: placed late)` : '';
+    return `${this.pulsesPlaced} light pulses placed${edges}${this.commandsDropped ? `, ${this.commandsDropped} commands dropped (queue full)` : ''}`;
   }
 
   private push(q: Queued): void {

@@ -68,6 +68,7 @@ export const firmwareBridgeServer: SimDeviceServer = {
         'outputs 1–4 light the simulated site on every gate edge the firmware emits, width from its own edge times, level from the programmed 16-bit level',
         ...faultNote(context, { fragment: 'frames written a byte at a time (100 µs apart)', garbage: 'line noise before every 7th frame', disconnect: `the device vanishes for 1 s every ${context.faultIntervalMs / 1000} s` }),
       ],
+      summary: () => light.summary(),
       async stop() {
         await stopFaults();
         light.detach();

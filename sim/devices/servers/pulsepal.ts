@@ -44,6 +44,7 @@ export const pulsePalServer: SimDeviceServer = {
         `outputs 1–4 light the simulated site: each plain train's pulses at the programmed onsets and phase-1 width, level = phase-1 volts / ${PULSEPAL_FULL_SCALE_VOLTS} V; light starts 1 ms after the trigger reaches the simulation`,
         ...faultNote(context, { fragment: 'replies fragmented', garbage: 'garbage between replies', disconnect: `unplugged for 1 s every ${context.faultIntervalMs / 1000} s` }),
       ],
+      summary: () => light.summary(),
       async stop() {
         await stopFaults();
         subscription.unsubscribe();

@@ -36,6 +36,7 @@ export const thorlabsServer: SimDeviceServer = {
         `outputs 1–4 light the simulated site while on (host-timed: width = time between "o ch 1" and "o ch 0" as the emulator received them), level = current / ${THORLABS_FULL_SCALE_MA} mA or brightness %`,
         ...faultNote(context, { fragment: 'replies fragmented', garbage: 'garbage between replies', disconnect: `unplugged for 1 s every ${context.faultIntervalMs / 1000} s` }),
       ],
+      summary: () => light.summary(),
       async stop() {
         await stopFaults();
         subscription.unsubscribe();

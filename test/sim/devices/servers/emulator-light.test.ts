@@ -61,6 +61,21 @@ test('an edge that would land in the past re-anchors; an off edge without an on 
     [630, 660, 0, 1],
     [3660, 3690, 0, 1],
   ]);
+  assert.is(light.edgesLate, 1, 'the re-anchored on edge is counted late');
+  assert.match(light.summary(), /2 light pulses placed, 1 of 4 edges late/);
+});
+
+test("an off edge after its light's end was generated ends the light now (late, never early) and is counted", () => {
+  const { light, step, pulses } = world();
+  step(10);
+  light.on(0, 1, 0); // sample 630
+  step(30); // position 1200: past 630 + 60
+  light.off(0, 2000); // wanted end 690
+  step(5);
+  const [[on, off]] = pulses();
+  assert.is(on, 630);
+  assert.ok(off >= 1200 && off <= 1230, `ended at the next sample generated, ${off}`);
+  assert.is(light.edgesLate, 1);
 });
 
 test('edges that reach the simulation in one block keep their device intervals, never collapse', () => {
@@ -77,6 +92,7 @@ test('edges that reach the simulation in one block keep their device intervals, 
     [630, 690, 2, 0.25],
     [1230, 1290, 2, 0.25],
   ]);
+  assert.is(light.edgesLate, 0);
   // A first edge accepted late in the window does not push a later one of the batch before it.
   const second = world();
   second.step(10);
@@ -91,6 +107,7 @@ test('edges that reach the simulation in one block keep their device intervals, 
   second.step(100);
   const onsets = second.pulses().map((p) => p[0]);
   assert.equal(onsets, [630, 1200, 1830]);
+  assert.is(second.light.edgesLate, 0);
 });
 
 test.run();
