@@ -54,6 +54,12 @@ import { percentiles, summary } from './stats.js';
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 /** `--socat`: the Pulse Pal behind a socat pty pair (as `sim --serve` gives it) instead of one direct pty. */
 const VIA_SOCAT = process.argv.includes('--socat');
+/**
+ * `--heap-profile=FILE`: sample every allocation of the measured span (those already collected
+ * included: the young garbage behind scavenges is what matters here) and write a V8 heap profile
+ * with the top allocating functions printed. Sampling slows the daemon: not for the figures.
+ */
+const HEAP_PROFILE_PATH = process.argv.find((a) => a.startsWith('--heap-profile='))?.slice('--heap-profile='.length) ?? null;
 const TARGET_TRIGGERS = Math.max(1, Math.floor(Number(positional[0] ?? 10_000)));
 const WARMUP_S = Number(positional[1] ?? 8);
 /** Snippet samples after the peak: the pipeline's default (60, what the C4 waveform needs) unless given, to see what that wait costs. */
@@ -208,8 +214,13 @@ console.log(`latency: ${stream.channelCount} channels × ${stream.sampleRateHz} 
 await sleep(WARMUP_S * 1000);
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 const gcPausesMs: number[] = [];
+/** Each pause's start and end (ms, performance.now's timeline, which systemClock reads). */
+const gcSpansMs: number[] = [];
 const gcObserver = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcPausesMs.push(e.duration);
+  for (const e of list.getEntries()) {
+    gcPausesMs.push(e.duration);
+    gcSpansMs.push(e.startTime, e.startTime + e.duration);
+  }
 });
 gcObserver.observe({ entryTypes: ['gc'] });
 const blocksAtStart = daemon.counters.blocks;
@@ -221,6 +232,7 @@ loopDelay.enable();
 const cpuAtStart = process.cpuUsage();
 const usageAtStart = process.resourceUsage();
 const stalls = startStallProbe();
+const heapProfile = HEAP_PROFILE_PATH ? await startAllocationSampling() : null;
 measuring = true;
 const startNs = systemClock.nowNs();
 // Guard: 91 triggers/s per output at most, so at best ~28 s for 10 000; give up well after that.
@@ -231,6 +243,7 @@ while (measured < TARGET_TRIGGERS) {
   await sleep(200);
 }
 measuring = false;
+if (heapProfile) await heapProfile.stop(HEAP_PROFILE_PATH!);
 const cpu = process.cpuUsage(cpuAtStart);
 const usageAtEnd = process.resourceUsage();
 stalls.stop();
@@ -315,6 +328,7 @@ console.log(
   `  main-thread stalls > ${STALL_MS} ms (1 ms ticks late): ${stalls.count} (${stalls.busy} with the process on CPU most of the gap — long tasks; ${stalls.starved} with it mostly off CPU — not scheduled; ${stalls.count - stalls.busy - stalls.starved} mixed), longest ${stalls.longestMs.toFixed(1)} ms; involuntary context switches ${usageAtEnd.involuntaryContextSwitches - usageAtStart.involuntaryContextSwitches}, voluntary ${usageAtEnd.voluntaryContextSwitches - usageAtStart.voluntaryContextSwitches}`,
 );
 console.log(gc.length ? `${summary(`  GC pauses (${gc.length})                                    `, gc)}` : '  GC pauses: none');
+console.log(slowTriggerLine(1000));
 const occ = percentiles(occupancy);
 console.log(`  source buffer occupancy (bus status, ${occupancy.length} messages): p50 ${fmtPct(occ.p50)}, p99 ${fmtPct(occ.p99)}, max ${fmtPct(occ.max)} of ${config.daemon.sourceBufferMs} ms; blocks dropped ${status.blocksDropped}, overflowed ${status.blocksOverflowed}, failed ${daemon.counters.failedBlocks}`);
 console.log(`  governor: ${refusedTotal} triggers refused${refusedTotal ? ` (${STIM_LIMITS.map((l, i) => (refused[i] ? `${l} ${refused[i]}` : '')).filter(Boolean).join(', ')})` : ''}; sink failures ${failedAcks}; emulator reads matched ${measured - unmatched} of ${measured}, mask mismatches ${maskMismatches}`);
@@ -328,6 +342,73 @@ console.log(
 if (measured < TARGET_TRIGGERS || unmatched > 0 || maskMismatches > 0 || daemon.counters.failedBlocks > 0) process.exitCode = 1;
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────
+/**
+ * What the software tail is made of: the measured triggers slower than `thresholdUs` from block
+ * arrival to write, how many had a GC pause inside that span, and how many shared their block
+ * with others (one slow block makes all its triggers slow).
+ */
+function slowTriggerLine(thresholdUs: number): string {
+  let slow = 0;
+  let withGc = 0;
+  let gcMsInside = 0;
+  const blocks = new Set<number>();
+  const blocksWithGc = new Set<number>();
+  for (let i = 0; i < acks; i++) {
+    if (ackMeasured[i] === 0 || (ackWriteNs[i] - ackReceiveNs[i]) / 1000 <= thresholdUs) continue;
+    slow++;
+    blocks.add(ackReceiveNs[i]);
+    const fromMs = ackReceiveNs[i] / 1e6;
+    const toMs = ackWriteNs[i] / 1e6;
+    let inside = 0;
+    for (let g = 0; g < gcSpansMs.length; g += 2) inside += Math.max(0, Math.min(toMs, gcSpansMs[g + 1]) - Math.max(fromMs, gcSpansMs[g]));
+    if (inside > 0) {
+      withGc++;
+      gcMsInside += inside;
+      blocksWithGc.add(ackReceiveNs[i]);
+    }
+  }
+  return `  software > ${(thresholdUs / 1000).toFixed(0)} ms: ${slow} triggers from ${blocks.size} blocks; ${withGc} of them (${blocksWithGc.size} blocks) had a GC pause inside, ${withGc ? (gcMsInside / withGc).toFixed(3) : '0'} ms of GC each on average`;
+}
+
+/** Sampling heap profiler of this thread (node:inspector), collected objects included. */
+async function startAllocationSampling() {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  return {
+    async stop(path: string) {
+      const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: HeapProfileNode };
+      session.disconnect();
+      writeFileSync(path, JSON.stringify({ head: profile.head ?? profile }));
+      const bySite = new Map<string, number>();
+      let total = 0;
+      const walk = (node: HeapProfileNode) => {
+        const size = node.selfSize ?? 0;
+        if (size > 0) {
+          const f = node.callFrame;
+          const site = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(src|sim|node_modules|test)\//, '$1/')}:${f.lineNumber + 1}`;
+          bySite.set(site, (bySite.get(site) ?? 0) + size);
+          total += size;
+        }
+        for (const c of node.children ?? []) walk(c);
+      };
+      walk((profile as { head?: HeapProfileNode }).head ?? profile);
+      console.log(`  allocation profile (${path}): ${(total / 1e6).toFixed(1)} MB sampled over the measured span; top sites:`);
+      for (const [site, size] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`    ${((size / total) * 100).toFixed(1).padStart(5)} %  ${site}`);
+    },
+  };
+}
+
+interface HeapProfileNode {
+  head?: HeapProfileNode;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize?: number;
+  children?: HeapProfileNode[];
+}
+
 function refusalCounts(): number[] {
   const total = new Array<number>(STIM_LIMITS.length).fill(0);
   for (const governor of daemon.governors.values()) governor.refusalCounts.forEach((n, i) => (total[i] += n));
