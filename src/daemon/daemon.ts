@@ -81,6 +81,12 @@ export class Daemon implements CommandHandler {
   readonly softwareLatency = new LatencyHistogram('software');
   /** Block arrival → the rule engine issued the trigger. */
   readonly ruleLatency = new LatencyHistogram('rule-decision');
+  /**
+   * Per block, where the stimulation path's time goes before the rules: arrival → spikes detected
+   * and cut (the pipeline), and arrival → their unit ids (the fast assignment pass).
+   */
+  readonly pipelineLatency = new LatencyHistogram('pipeline');
+  readonly assignLatency = new LatencyHistogram('unit-assignment');
   /** Every acknowledgement from every governed sink, with the sink's config name (owned objects). */
   readonly acks$ = new Subject<{ readonly sink: string; readonly ack: StimulusAck }>();
   /** Resolves when the stream ends (a file or a timed simulation finished) or stop() completes. */
@@ -283,7 +289,12 @@ export class Daemon implements CommandHandler {
       const batch = result.spikes;
       const block = result.block;
       const snippets = isSnippetResult(result) ? result : null;
-      if (snippets) this.units?.assign(snippets);
+      const arrivalNs = block.hostReceiveTimeNs;
+      if (arrivalNs > 0) this.pipelineLatency.recordNs(this.clock.nowNs() - arrivalNs);
+      if (snippets && this.units) {
+        this.units.assign(snippets);
+        if (arrivalNs > 0) this.assignLatency.recordNs(this.clock.nowNs() - arrivalNs);
+      }
       // The stimulation path first, on the fast pass's unit ids (a spike whose snippet needs overlap
       // resolution has none yet: a rule misses it rather than wait); then the rest of the assignment.
       if (batch.count > 0) this.rules?.onSpikes(batch);
@@ -402,7 +413,7 @@ export class Daemon implements CommandHandler {
       blocksDropped: source?.counters.blocksDropped ?? 0,
       blocksOverflowed: source?.counters.blocksOverflowed ?? 0,
       recorderQueueOccupancy: this.recorder?.occupancy ?? null,
-      latency: [this.softwareLatency.snapshot(), this.ruleLatency.snapshot()],
+      latency: [this.softwareLatency.snapshot(), this.ruleLatency.snapshot(), this.pipelineLatency.snapshot(), this.assignLatency.snapshot()],
       devices,
       estopEngaged: this.estopEngaged,
     };

@@ -266,13 +266,15 @@ export class RuleEngine {
     cause.streamId = batch.streamId;
     cause.sampleIndex = sampleIndex;
     cause.sourceReceiveTimeNs = batch.sourceReceiveTimeNs;
+    // The decision's time is taken before the governor and the sink's write, so that the
+    // rule-decision and software histograms together tell the pipeline's share from the write's.
+    const { clock, latency } = this.options;
+    if (clock && latency) this.span[1] = clock.nowNs();
     const id = this.sinkOf[r].trigger(this.outputMask[r], cause);
     if (id > 0) {
       this.fired[r]++;
-      const { clock, latency } = this.options;
       if (clock && latency) {
         this.span[0] = batch.sourceReceiveTimeNs;
-        this.span[1] = clock.nowNs();
         latency.recordSpanNs(this.span);
       }
     } else {
