@@ -27,6 +27,7 @@ import type { ChannelLayout } from '../probe/channel-layout.js';
 import { neighbourhoodsByRadius } from '../probe/neighbourhoods.js';
 import { ClosedLoopCommands } from '../closedloop/closed-loop-commands.js';
 import { LatencyHistogram } from '../closedloop/latency-histogram.js';
+import { requestRealtimePriority } from './realtime-priority.js';
 import { RuleEngine } from '../closedloop/rules/rule-engine.js';
 import { CellTypeTable } from '../closedloop/rules/cell-type-table.js';
 import type { SafetyGovernor } from '../closedloop/safety-governor.js';
@@ -279,6 +280,12 @@ export class Daemon implements CommandHandler {
     // optotagOnStart: the session needs the stream's clock, so it starts with the first block's
     // result (onResult) — on the stream clock, so that a simulated session is reproducible.
     this.optotagPendingStart = config.daemon.optotagOnStart;
+    // After the classifier's worker started (it keeps normal priority), before the source's threads.
+    if (config.daemon.realtimePriority > 0) {
+      const outcome = requestRealtimePriority(config.daemon.realtimePriority);
+      if (outcome.ok) this.info('daemon', outcome.message);
+      else this.warn('daemon', outcome.message);
+    }
     await source.start();
     this.info('daemon', `running${this.dashboardUrl ? `; dashboard: ${this.dashboardUrl}` : ''}`);
   }

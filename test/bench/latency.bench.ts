@@ -25,7 +25,7 @@
  * source buffer occupancy and blocks dropped (from the bus's status messages), event-loop delay
  * and GC pauses, what the bus subscriber received.
  *
- *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--socat]
+ *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--socat] [--normal-priority] [--emulator-normal-priority] [--heap-profile=FILE]
  *
  * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
  * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs).
@@ -34,6 +34,7 @@
  * CDC transfer and up to one 50 µs firmware cycle.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawnWithDirectPty } from '../../sim/devices/direct-pty.js';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -42,6 +43,7 @@ import { validateRigConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { LatencyHistogramSnapshot } from '../../src/core/status.js';
 import { Daemon } from '../../src/daemon/daemon.js';
+import { requestRealtimePriority, schedulingPolicyOf } from '../../src/daemon/realtime-priority.js';
 import type { DaemonLog } from '../../src/daemon/log.js';
 import { BusClient } from '../../src/bus/client.js';
 import type { BusStatus } from '../../src/bus/messages.js';
@@ -54,6 +56,18 @@ import { percentiles, summary } from './stats.js';
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 /** `--socat`: the Pulse Pal behind a socat pty pair (as `sim --serve` gives it) instead of one direct pty. */
 const VIA_SOCAT = process.argv.includes('--socat');
+/**
+ * The daemon's acquisition thread under SCHED_FIFO (daemon.realtimePriority, as a rig should run
+ * it; refused without root or an rtprio limit, and then said) unless `--normal-priority`.
+ */
+const REALTIME_PRIORITY = process.argv.includes('--normal-priority') ? 0 : 20;
+/**
+ * The Pulse Pal emulator's reading thread under SCHED_FIFO too (with the daemon's), unless
+ * `--emulator-normal-priority`: it stands in for a device whose firmware polls its USB endpoint on
+ * its own processor, never waiting for the host's CPU; at normal priority on a 2-core host its read
+ * waits for CPU time that a real device would not need.
+ */
+const EMULATOR_REALTIME = REALTIME_PRIORITY > 0 && !process.argv.includes('--emulator-normal-priority');
 /**
  * `--heap-profile=FILE`: sample every allocation of the measured span (those already collected
  * included: the young garbage behind scavenges is what matters here) and write a V8 heap profile
@@ -103,6 +117,9 @@ await Promise.race([
   timeout(20_000, 'the emulator process did not report ready'),
 ]);
 const emulator = ready as unknown as Extract<ChildMessage, { type: 'ready' }>;
+const emulatorPriority = EMULATOR_REALTIME ? requestRealtimePriority(REALTIME_PRIORITY, { threadId: child.pid! }) : null;
+if (emulatorPriority && !emulatorPriority.ok) console.log(`latency: the emulator process: ${emulatorPriority.message}`);
+const emulatorPolicy = schedulingPolicyOf(child.pid!);
 // Emulator clock → this process's clock: both offsets are from CLOCK_MONOTONIC.
 const childToHereNs = emulator.monotonicMinusClockNs - monotonicMinusClockNs();
 
@@ -130,6 +147,7 @@ const config = validateRigConfig({
   rules,
   bus: { port: 0, tokens: [{ name: 'bench', token: TOKEN, permissions: ['subscribe'] }] },
   dashboard: { enabled: false },
+  daemon: { realtimePriority: REALTIME_PRIORITY },
 });
 
 const logCounts = { warn: 0, error: 0 };
@@ -141,6 +159,15 @@ const log: DaemonLog = {
   },
 };
 const daemon = await Daemon.start(config, { log });
+const mainThreadPolicy = schedulingPolicyOf(process.pid);
+/** The process's threads by policy, once the source runs: which ones inherited real-time. */
+const threadPolicies = new Map<string, number>();
+for (const tid of readdirSync('/proc/self/task')) {
+  const policy = schedulingPolicyOf(Number(tid), process.pid);
+  const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+  const key = `${policy === 1 ? 'FIFO' : policy === 0 ? 'normal' : policy} ${comm}`;
+  threadPolicies.set(key, (threadPolicies.get(key) ?? 0) + 1);
+}
 const source = daemon.source;
 if (!(source instanceof SimSource)) throw new Error('expected the simulator as the source');
 const stream = daemon.stream!;
@@ -314,6 +341,9 @@ const occupancy = Float64Array.from(statuses.map((s) => s.sourceBufferOccupancy)
 const gc = Float64Array.from(gcPausesMs.map((ms) => ms * 1000));
 const snippets = config.pipeline.snippets;
 
+console.log(
+  `  scheduling: daemon.realtimePriority ${REALTIME_PRIORITY}; acquisition thread policy ${mainThreadPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : mainThreadPolicy === 0 ? 'normal (SCHED_OTHER)' : String(mainThreadPolicy)}; the Pulse Pal emulator's thread ${emulatorPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : 'normal'}; this process's threads: ${[...threadPolicies].map(([k, n]) => `${n}× ${k}`).join(', ')}`,
+);
 console.log(`latency: ${measured} triggers in ${durationS.toFixed(1)} s over ${OUTPUTS} Pulse Pal outputs (${(measured / durationS).toFixed(0)}/s), ${blocks} blocks, ${spikes} spikes (${(spikes / durationS).toFixed(0)}/s), ${daemon.unitSummaries().length} units`);
 console.log(`  daemon process CPU (main thread + classifier worker + threads): ${(((cpu.user + cpu.system) / 1e6 / durationS) * 100).toFixed(0)} % of one core; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`  pipeline: snippets ${snippets.samplesBefore}+1+${snippets.samplesAfter} samples (${((snippets.samplesAfter / SAMPLE_RATE_HZ) * 1000).toFixed(2)} ms after the peak), classifier ${config.classifier.model} in its worker`);
