@@ -99,6 +99,7 @@ let ready: Extract<ChildMessage, { type: 'ready' }> | null = null;
 const deviceTimeNs: number[] = [];
 const deviceMask: number[] = [];
 let flushed: (() => void) | null = null;
+let emulatorPauses: { gcPausesMs: number[]; longestLoopGapMs: number } | null = null;
 child.on('message', (m: ChildMessage) => {
   if (m.type === 'ready') ready = m;
   else if (m.type === 'triggers') {
@@ -106,7 +107,10 @@ child.on('message', (m: ChildMessage) => {
       deviceTimeNs.push(m.timeNs[i]);
       deviceMask.push(m.mask[i]);
     }
-  } else if (m.type === 'flushed') flushed?.();
+  } else if (m.type === 'flushed') {
+    emulatorPauses = m;
+    flushed?.();
+  }
 });
 const childExited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 await Promise.race([
@@ -365,6 +369,10 @@ console.log(
 );
 console.log(gc.length ? `${summary(`  GC pauses (${gc.length})                                    `, gc)}` : '  GC pauses: none');
 console.log(slowTriggerLine(1000));
+if (emulatorPauses) {
+  const p = emulatorPauses as { gcPausesMs: number[]; longestLoopGapMs: number };
+  console.log(`  emulator process (whole run): ${p.gcPausesMs.length} GC pauses, longest ${Math.max(0, ...p.gcPausesMs).toFixed(3)} ms; longest gap of its 5 ms loop probe ${p.longestLoopGapMs.toFixed(1)} ms`);
+}
 const occ = percentiles(occupancy);
 console.log(`  source buffer occupancy (bus status, ${occupancy.length} messages): p50 ${fmtPct(occ.p50)}, p99 ${fmtPct(occ.p99)}, max ${fmtPct(occ.max)} of ${config.daemon.sourceBufferMs} ms; blocks dropped ${status.blocksDropped}, overflowed ${status.blocksOverflowed}, failed ${daemon.counters.failedBlocks}`);
 console.log(`  governor: ${refusedTotal} triggers refused${refusedTotal ? ` (${STIM_LIMITS.map((l, i) => (refused[i] ? `${l} ${refused[i]}` : '')).filter(Boolean).join(', ')})` : ''}; sink failures ${failedAcks}; emulator reads matched ${measured - unmatched} of ${measured}, mask mismatches ${maskMismatches}`);

@@ -14,12 +14,13 @@
 import { inheritedPty, TtyFdPort } from '../../sim/devices/direct-pty.js';
 import { PtyPair } from '../../sim/devices/pty-pair.js';
 import { PulsePalEmulator } from '../../sim/devices/pulsepal/emulator.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { monotonicMinusClockNs } from './monotonic-offset.js';
 
 export type ChildMessage =
   | { readonly type: 'ready'; readonly hostPath: string; readonly monotonicMinusClockNs: number }
   | { readonly type: 'triggers'; readonly timeNs: number[]; readonly mask: number[] }
-  | { readonly type: 'flushed' };
+  | { readonly type: 'flushed'; readonly gcPausesMs: number[]; readonly longestLoopGapMs: number };
 export type ParentMessage = { readonly type: 'flush' } | { readonly type: 'close' };
 
 const BATCH = 256;
@@ -52,10 +53,23 @@ if (process.send) {
     if (times.length >= BATCH) flush();
   });
   const timer = setInterval(flush, BATCH_MS);
+  // The emulator's own pauses, so that the bench can tell a late read on our side from the daemon's.
+  const gcPausesMs: number[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPausesMs.push(e.duration);
+  }).observe({ entryTypes: ['gc'] });
+  let longestLoopGapMs = 0;
+  let lastTickMs = performance.now();
+  const probe = setInterval(() => {
+    const now = performance.now();
+    longestLoopGapMs = Math.max(longestLoopGapMs, now - lastTickMs);
+    lastTickMs = now;
+  }, 5);
+  probe.unref();
   process.on('message', (m: ParentMessage) => {
     if (m.type === 'flush') {
       flush();
-      send({ type: 'flushed' });
+      send({ type: 'flushed', gcPausesMs, longestLoopGapMs });
     } else if (m.type === 'close') {
       clearInterval(timer);
       flush();
