@@ -164,11 +164,8 @@ export class OnlineClusterer implements UnitAssigner {
   private readonly recoveredSample = new Float64Array(64);
   private readonly recoveredUnit = new Int32Array(64).fill(-1);
   private recoveredHead = 0;
-  /** Snippets assign() left for resolveDeferred(): index in the batch and the fast pass's match. */
+  /** Snippets assign() left for resolveDeferred(): their index in the batch. */
   private readonly deferredK: Int32Array;
-  private readonly deferredAccepted: Uint8Array;
-  private readonly deferredTemplate: Int32Array;
-  private readonly deferredShift: Float64Array;
   private deferredCount = 0;
   private readonly index: CandidateIndex;
   /** Per template slot: creation stream time (s), and its split ring. */
@@ -207,9 +204,6 @@ export class OnlineClusterer implements UnitAssigner {
     warmUpSplitTest();
     const maxDeferred = options.resolveOverlaps ? options.overlapMaxPerBatch : 0;
     this.deferredK = new Int32Array(maxDeferred);
-    this.deferredAccepted = new Uint8Array(maxDeferred);
-    this.deferredTemplate = new Int32Array(maxDeferred);
-    this.deferredShift = new Float64Array(maxDeferred);
   }
 
   checkSnippetGeometry(samplesBefore: number, samplesAfter: number, sampleRateHz: number): void {
@@ -302,11 +296,7 @@ export class OnlineClusterer implements UnitAssigner {
       const ch = batch.peakChannel[k];
       const m = matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
       if ((!m.accepted || bank.unitOf[m.template] < 0) && m.template >= 0 && this.deferredCount < overlapBudget) {
-        const d = this.deferredCount++;
-        this.deferredK[d] = k;
-        this.deferredAccepted[d] = m.accepted ? 1 : 0;
-        this.deferredTemplate[d] = m.template;
-        this.deferredShift[d] = m.shift;
+        this.deferredK[this.deferredCount++] = k;
         batch.unitId[k] = -1;
         continue;
       }
@@ -330,6 +320,18 @@ export class OnlineClusterer implements UnitAssigner {
       const k = this.deferredK[d];
       const timeS = batch.peakSampleIndex[k] / batch.sampleRateHz;
       const ch = batch.peakChannel[k];
+      // Matched again, not taken from the fast pass: the peeler starts from the matcher's result for
+      // THIS snippet (after the fast pass it held the batch's last snippet's), and the templates
+      // changed since — a template seeded from an earlier spike of this batch (the same new cell)
+      // may take it now, and a provisional slot may have been recycled.
+      const m = this.matcher!.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
+      const accepted = m.accepted;
+      const template = m.template;
+      const shift = m.shift;
+      if (template < 0 || (accepted && bank.unitOf[template] >= 0)) {
+        this.take(batch, k, timeS, accepted, template, shift);
+        continue;
+      }
       this.counters.overlapsTried++;
       const p = this.peeler!.resolve(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch], index);
       if (p.main >= 0) {
@@ -340,14 +342,7 @@ export class OnlineClusterer implements UnitAssigner {
         if (this.geometry && this.options.recoverOverlaps) this.recover(batch, k);
         continue;
       }
-      if (this.deferredAccepted[d] === 1) {
-        this.take(batch, k, timeS, true, this.deferredTemplate[d], this.deferredShift[d]);
-        continue;
-      }
-      // Refused in the fast pass, and not an overlap: match again before seeding, since a template
-      // seeded meanwhile from an earlier spike of this batch (the same new cell) may take it now.
-      const m = this.matcher!.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
-      this.take(batch, k, timeS, m.accepted, m.template, m.shift);
+      this.take(batch, k, timeS, accepted, template, shift);
     }
   }
 

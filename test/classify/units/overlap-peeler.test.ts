@@ -124,6 +124,34 @@ test("a neighbour's spike alone on a snippet's rows is not turned into a spike o
   assert.ok(toA <= 4, `${toA} of 200 noise-plus-neighbour snippets were given a's unit`);
 });
 
+test("each deferred snippet is peeled from its own match, not from the batch's last spike's", () => {
+  // Batches of four a+b overlaps followed by an isolated spike of b: after the fast pass the
+  // matcher's last result is b's, which once became the main spike subtracted from every overlap.
+  const { clusterer, idOf, sample: sample0 } = trained(true);
+  const random = seededRandom(12);
+  const batch = allocateSnippets(hoods, 16);
+  let sample = sample0;
+  let toA = 0;
+  let overlaps = 0;
+  for (let block = 0; block < 40; block++) {
+    batch.count = 0;
+    for (let i = 0; i < 4; i++) {
+      sample += 90;
+      addSpike(batch, hoods, a, sample, NOISE_UV, random, 0.9 + 0.2 * random(), random() - 0.5);
+      const magnitude = 4 + Math.floor(random() * 21);
+      addOverlap(batch, batch.count - 1, b, random() < 0.5 ? -magnitude : magnitude, 0.9 + 0.2 * random());
+    }
+    sample += 90;
+    addSpike(batch, hoods, b, sample, NOISE_UV, random, 0.9 + 0.2 * random(), random() - 0.5);
+    clusterer.assign(batch, noise);
+    clusterer.resolveDeferred(batch, noise);
+    for (let i = 0; i < 4; i++) if (batch.unitId[i] === idOf.get(0)) toA++;
+    overlaps += 4;
+    assert.is(batch.unitId[4], idOf.get(1), "b's own spike keeps its unit");
+  }
+  assert.ok(toA >= 0.8 * overlaps, `${toA} of ${overlaps} overlapped spikes of a went to a's unit, expected ≥ 80 %`);
+});
+
 test('overlap resolution is bounded per batch (overlapMaxPerBatch)', () => {
   const { clusterer, sample } = trained(true, 2);
   const before = clusterer.counters.overlapsTried;
