@@ -538,7 +538,7 @@ export class OptotagSession {
           continue;
         }
         const llr = this.sequentialLlr(slot);
-        truncated = acc.trials >= st.unitMaxPulses;
+        truncated = acc.trials >= (st.unitMaxPulses ?? Math.round((2 * this.config.protocol.maxPulses) / 3));
         if (llr <= lower) {
           // "No gain of δ" is not "no response": a unit whose spikes are time-locked to the light
           // (SALT) but rarely follow a pulse — most of its evoked spikes lost to collisions with
