@@ -17,7 +17,8 @@
  *   further fixed delay (`edgeDelayMs`, default 10 ms) and is placed by the device's own edge
  *   times: the first on edge anchors device time to the simulation's samples, later edges follow
  *   that anchor (re-anchored when an edge would land in the past or more than twice the delay
- *   ahead, that bound widened by the edge's distance from the first edge of its batch). Widths
+ *   ahead, that bound widened by the edge's distance from the first edge of its batch; never
+ *   closer to the previous on edge than the device's spacing). Widths
  *   and intervals are then the device's, exact to a sample, whenever the edges' delays vary by
  *   less than `edgeDelayMs`. Light kept on longer than `maxOpenMs` continues as a
  *   new pulse.
@@ -57,8 +58,8 @@ export class EmulatorLight implements LightTriggerSource {
   /** Commands dropped because the queue was full (the simulation stalled). */
   commandsDropped = 0;
   /**
-   * Edges that reached the simulation too late to be placed by the device's time (an on edge that
-   * had to be re-anchored, an off edge after its light's end had been generated): their light is
+   * Edges that reached the simulation too late to be placed by the device's time (an on edge whose
+   * time had passed, an off edge after its light's end had been generated): their light is
    * placed late, never early, and its width or interval is then not the device's.
    */
   edgesLate = 0;
@@ -74,6 +75,9 @@ export class EmulatorLight implements LightTriggerSource {
   /** Device time (µs) and the simulation sample it was placed at, for edge light. */
   private anchorUs = 0;
   private anchorSample = -1;
+  /** The last on edge placed: device time (µs) and its sample. */
+  private lastOnUs = 0;
+  private lastOnSample = -1;
 
   constructor(
     private readonly generator: SimGenerator,
@@ -146,11 +150,18 @@ export class EmulatorLight implements LightTriggerSource {
           if (Number.isNaN(batchFirstUs)) batchFirstUs = q.deviceTimeUs;
           const batchSlack = Math.max(0, Math.round((q.deviceTimeUs - batchFirstUs) * samplesPerUs));
           if (!(at >= onset && at <= onset + 2 * delay + batchSlack)) {
-            if (this.anchorSample >= 0) this.edgesLate++;
-            at = onset + delay;
+            if (this.anchorSample >= 0 && at < onset) this.edgesLate++;
+            // Re-anchored, but never closer to the previous on edge than the device's spacing: when
+            // the anchoring edge itself came late, a prompt edge looks far ahead, and placing it at
+            // onset + delay would shorten the interval (a device clock that jumped by more than a
+            // second is not followed).
+            const sincePrevious = this.lastOnSample < 0 ? -1 : this.lastOnSample + Math.round((q.deviceTimeUs - this.lastOnUs) * samplesPerUs);
+            at = sincePrevious <= onset + generator.sampleRateHz ? Math.max(onset + delay, sincePrevious) : onset + delay;
             this.anchorUs = q.deviceTimeUs;
             this.anchorSample = at;
           }
+          this.lastOnUs = q.deviceTimeUs;
+          this.lastOnSample = at;
           const handle = generator.addOpenPulse({ onsetSample: at, offsetSample: at + maxOpen, level: q.level, output: q.output, requestId, reason: this.options.reason });
           this.open.set(q.output, { handle, onUs: q.deviceTimeUs, onsetSample: handle.pulse.onsetSample, level: q.level, requestId });
           this.pulsesPlaced++;

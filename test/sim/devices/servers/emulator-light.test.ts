@@ -110,4 +110,25 @@ test('edges that reach the simulation in one block keep their device intervals, 
   assert.is(second.light.edgesLate, 0);
 });
 
+test('a late anchoring edge does not pull a prompt next edge closer to it than the device spacing', () => {
+  // The first on edge reaches the simulation 15 ms late, the next one promptly: by the anchor the
+  // second lands beyond the window; re-anchoring it at the next block + the delay would put the
+  // two 5 ms apart instead of 20 (the CI failure: 240 samples instead of 600).
+  const { light, step, pulses } = world();
+  step(10); // position 300
+  light.on(0, 1, 1_000_000); // anchors device 1 s = sample 630
+  step(1);
+  light.off(0, 1_002_000);
+  step(4); // position 450: 20 ms of device time after the first on, minus its 15 ms lateness
+  light.on(0, 1, 1_020_000); // by the anchor 1230; the window now ends at 480 + 600
+  step(1);
+  light.off(0, 1_022_000);
+  step(100);
+  assert.equal(pulses().map((p) => [p[0], p[1]]), [
+    [630, 690],
+    [1230, 1290],
+  ]);
+  assert.is(light.edgesLate, 0);
+});
+
 test.run();
