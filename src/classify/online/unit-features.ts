@@ -56,14 +56,20 @@ export class UnitFeatures {
     return this.times[(this.timesHead + i) % this.times.length];
   }
 
-  /** Adds a spike's time; counts its ISI and ACG pairs. Allocates nothing. */
+  /**
+   * Adds a spike's time; counts its ISI and ACG pairs. Allocates nothing. Times come in stream
+   * order but for spikes recovered from overlaps, which arrive after a later spike of the same
+   * batch: those are inserted in order (`insertLateTime`).
+   */
   addTime(timeS: number): void {
     const n = this.timesCount;
+    if (n > 0 && timeS < this.timeAt(n - 1)) {
+      this.insertLateTime(timeS);
+      return;
+    }
     if (n > 0) {
       const previous = this.timeAt(n - 1);
-      const isiMs = (timeS - previous) * 1000;
-      const bin = Math.floor(isiMs + 1e-6); // sample-quantised ISIs land on bin edges: do not let rounding drop them a bin
-      this.isi[bin < this.isi.length - 1 ? Math.max(0, bin) : this.isi.length - 1]++;
+      this.countIsi((timeS - previous) * 1000, 1);
       // ACG: pairs with the earlier spikes within the longest lag (each pair counted once, at +lag).
       const maxLag = this.acg.length + 0.5;
       for (let i = n - 1; i >= 0; i--) {
@@ -82,6 +88,54 @@ export class UnitFeatures {
     }
     this.lastSpikeS = timeS;
     this.spikeCount++;
+  }
+
+  /**
+   * A time earlier than the last stored one: the interval it splits is replaced by its two parts,
+   * its ACG pairs are counted with the spikes on both sides, and it is stored in order (behind the
+   * few spikes later than it: a recovered spike is at most a refractory period out of order).
+   */
+  private insertLateTime(timeS: number): void {
+    const n = this.timesCount;
+    let k = n; // logical position it takes: every stored time before k is ≤ timeS
+    while (k > 0 && this.timeAt(k - 1) > timeS) k--;
+    const next = this.timeAt(k);
+    if (k > 0) {
+      const previous = this.timeAt(k - 1);
+      this.countIsi((next - previous) * 1000, -1);
+      this.countIsi((timeS - previous) * 1000, 1);
+    }
+    this.countIsi((next - timeS) * 1000, 1);
+    const maxLag = this.acg.length + 0.5;
+    for (let i = k - 1; i >= 0; i--) {
+      const lagMs = (timeS - this.timeAt(i)) * 1000;
+      if (lagMs >= maxLag) break;
+      const lag = Math.round(lagMs);
+      if (lag >= 1) this.acg[lag - 1]++;
+    }
+    for (let i = k; i < n; i++) {
+      const lagMs = (this.timeAt(i) - timeS) * 1000;
+      if (lagMs >= maxLag) break;
+      const lag = Math.round(lagMs);
+      if (lag >= 1) this.acg[lag - 1]++;
+    }
+    const capacity = this.times.length;
+    if (n < capacity) {
+      for (let i = n; i > k; i--) this.times[(this.timesHead + i) % capacity] = this.timeAt(i - 1);
+      this.times[(this.timesHead + k) % capacity] = timeS;
+      this.timesCount++;
+    } else if (k > 0) {
+      // Full: the oldest time goes, the ones before the insertion point move down by one.
+      for (let i = 0; i < k - 1; i++) this.times[(this.timesHead + i) % capacity] = this.timeAt(i + 1);
+      this.times[(this.timesHead + k - 1) % capacity] = timeS;
+    }
+    if (!(timeS >= this.firstSpikeS)) this.firstSpikeS = timeS;
+    this.spikeCount++;
+  }
+
+  private countIsi(isiMs: number, delta: number): void {
+    const bin = Math.floor(isiMs + 1e-6); // sample-quantised ISIs land on bin edges: do not let rounding drop them a bin
+    this.isi[bin < this.isi.length - 1 ? Math.max(0, bin) : this.isi.length - 1] += delta;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { UnitFeatures } from '../../../src/classify/online/unit-features.js';
 import { UnitTracker } from '../../../src/classify/online/unit-tracker.js';
 import { seededRandom } from '../../helpers/seeded.js';
 import { RATE_HZ, addSpike, allocateSnippets, makeUnit, twoColumnLayout, unitWaveform, worldHoods } from '../../helpers/snippet-world.js';
@@ -34,6 +35,35 @@ test('a periodic train: ACG counts n − m at m periods, ISIs all in one bin, th
   assert.is(f.isi.reduce((a, b) => a + b, 0), 399);
   // 400 spikes over 3.99 s (first to last): 100.25 Hz.
   assert.ok(Math.abs(s.firingRateHz - 400 / 3.99) < 1e-6, String(s.firingRateHz));
+});
+
+test('a spike that arrives after a later one (recovered from an overlap) is counted as if it had come in order', () => {
+  const random = seededRandom(5);
+  const sorted: number[] = [];
+  let t = 1;
+  for (let i = 0; i < 300; i++) sorted.push((t += 0.002 + random() * 0.03));
+  const features = (ring: number) => new UnitFeatures(1, 's', RATE_HZ, [0], 4, 1, { maxSpikes: ring, initialSpikeCapacity: ring, acgMaxLagMs: 50, isiMaxMs: 50 });
+  for (const ring of [1000, 64]) {
+    const inOrder = features(ring);
+    for (const x of sorted) inOrder.addTime(x);
+    // Every 7th spike arrives after the next one or two, as recovered spikes do.
+    const late = features(ring);
+    for (let i = 0; i < sorted.length; i++) {
+      if (i % 7 === 3 && i + 2 < sorted.length) {
+        late.addTime(sorted[i + 1]);
+        late.addTime(sorted[i + 2]);
+        late.addTime(sorted[i]);
+        i += 2;
+      } else late.addTime(sorted[i]);
+    }
+    assert.equal(Array.from(late.isi), Array.from(inOrder.isi), `ISI histogram, ring ${ring}`);
+    assert.equal(Array.from(late.acg), Array.from(inOrder.acg), `ACG, ring ${ring}`);
+    assert.equal(Array.from(late.spikeTimes()), Array.from(inOrder.spikeTimes()), `stored times in order, ring ${ring}`);
+    assert.is(late.spikeCount, 300);
+    assert.is(late.firstSpikeS, sorted[0]);
+    assert.is(late.lastSpikeS, sorted[299]);
+    assert.is(late.isi[0], 0, 'no false refractory violation');
+  }
 });
 
 test('the time ring grows in maintenance up to maxSpikes, then keeps the most recent', () => {
