@@ -234,9 +234,16 @@ export class BridgeClient implements ByteParser {
   }
 
   private transmit(slot: number, length: number, pending: Pending | null): void {
+    // A synchronous non-blocking write when the link is idle (DeviceConnection.writeNow): the bytes
+    // are with the OS before send() returns, not after a thread-pool write and a turn of the loop.
+    const write = this.connection!.writeNow(this.tx[slot].subarray(0, length));
+    if (write === null) {
+      this.written(pending, length);
+      return;
+    }
     this.txBusy[slot] = 1;
     // The buffer stays untouched until the write settles (the connection's contract).
-    this.connection!.write(this.tx[slot].subarray(0, length)).then(
+    write.then(
       () => {
         this.txBusy[slot] = 0;
         this.written(pending, length);

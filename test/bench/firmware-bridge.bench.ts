@@ -29,6 +29,8 @@ async function triggerRoundTrip(iterations: number): Promise<void> {
   await sink.setLimits('all', { maxWidthUs: 1000, dutyWindowUs: 1_000_000, maxDutyPpm: 1_000_000, rateWindowUs: 1_000_000, maxPulsesPerWindow: 1023 });
   for (let c = 0; c < 4; c++) await sink.program(c, { pulseWidthMs: 0.01, pulseIntervalMs: 1, pulseCount: 1, delayMs: 0, level: 1 });
   const roundTripUs: number[] = [];
+  /** trigger() called → its frame handed to the OS (the ack's hostWriteTimeNs): the software part. */
+  const writeUs: number[] = [];
   let refused = 0;
   for (let i = 0; i < iterations; i++) {
     const output = i % 4;
@@ -40,20 +42,22 @@ async function triggerRoundTrip(iterations: number): Promise<void> {
         }
       });
     });
-    const ack = new Promise<{ ok: boolean; t: number }>((resolve) => {
+    const ack = new Promise<{ ok: boolean; t: number; writeNs: number }>((resolve) => {
       const sub = sink.acks$.subscribe((a) => {
         sub.unsubscribe();
-        resolve({ ok: a.ok, t: performance.now() });
+        resolve({ ok: a.ok, t: performance.now(), writeNs: a.hostWriteTimeNs });
       });
     });
     const t0 = performance.now();
     sink.trigger(1 << output, { reason: 'bench', streamId: null, sampleIndex: null, sourceReceiveTimeNs: null });
     const result = await ack;
     roundTripUs.push((result.t - t0) * 1000);
+    writeUs.push((result.writeNs / 1e6 - t0) * 1000);
     if (result.ok) await done;
     else refused++;
   }
   report('trigger → ack over pty (4 outputs)', roundTripUs, 'µs');
+  report('trigger → frame written (hostWriteTimeNs)', writeUs, 'µs');
   if (refused) console.log(`  (${refused} triggers refused by the firmware's rate limit)`);
   await sink.close();
   await emulator.stop();

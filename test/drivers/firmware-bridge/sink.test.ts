@@ -86,7 +86,10 @@ test('PROGRAM, TRIGGER, TRAIN_DONE: the ack carries the start time, every edge f
   assert.ok(programAck.deviceTimeUs! >= before.deviceTimeUs);
   const done = next(rig.sink.trainDone$, (e) => e.channel === 0);
   const ackPromise = next(rig.sink.acks$, (a) => a.kind === 'trigger');
+  const bytesBefore = rig.sink.client!.counters.bytesWritten;
   const id = rig.sink.trigger(0b1, MANUAL);
+  // The link was idle: the TRIGGER frame went to the OS inside trigger(), not on a later turn.
+  assert.ok(rig.sink.client!.counters.bytesWritten > bytesBefore, 'TRIGGER written synchronously');
   const ack = await ackPromise;
   assert.is(ack.requestId, id);
   assert.ok(ack.ok);
