@@ -71,13 +71,7 @@ export class UnitFeatures {
       const previous = this.timeAt(n - 1);
       this.countIsi((timeS - previous) * 1000, 1);
       // ACG: pairs with the earlier spikes within the longest lag (each pair counted once, at +lag).
-      const maxLag = this.acg.length + 0.5;
-      for (let i = n - 1; i >= 0; i--) {
-        const lagMs = (timeS - this.timeAt(i)) * 1000;
-        if (lagMs >= maxLag) break;
-        const lag = Math.round(lagMs);
-        if (lag >= 1) this.acg[lag - 1]++;
-      }
+      this.countAcgPairs(timeS, n - 1, -1);
     } else this.firstSpikeS = timeS;
     if (this.timesCount < this.times.length) {
       this.times[(this.timesHead + this.timesCount) % this.times.length] = timeS;
@@ -106,19 +100,8 @@ export class UnitFeatures {
       this.countIsi((timeS - previous) * 1000, 1);
     }
     this.countIsi((next - timeS) * 1000, 1);
-    const maxLag = this.acg.length + 0.5;
-    for (let i = k - 1; i >= 0; i--) {
-      const lagMs = (timeS - this.timeAt(i)) * 1000;
-      if (lagMs >= maxLag) break;
-      const lag = Math.round(lagMs);
-      if (lag >= 1) this.acg[lag - 1]++;
-    }
-    for (let i = k; i < n; i++) {
-      const lagMs = (this.timeAt(i) - timeS) * 1000;
-      if (lagMs >= maxLag) break;
-      const lag = Math.round(lagMs);
-      if (lag >= 1) this.acg[lag - 1]++;
-    }
+    this.countAcgPairs(timeS, k - 1, -1);
+    this.countAcgPairs(timeS, k, 1);
     const capacity = this.times.length;
     if (n < capacity) {
       for (let i = n; i > k; i--) this.times[(this.timesHead + i) % capacity] = this.timeAt(i - 1);
@@ -131,6 +114,20 @@ export class UnitFeatures {
     }
     if (!(timeS >= this.firstSpikeS)) this.firstSpikeS = timeS;
     this.spikeCount++;
+  }
+
+  /**
+   * Counts the ACG pairs of timeS with the stored times from logical index `from` on, walking by
+   * `step` (−1: the earlier ones, +1: the later ones) until the lag leaves the ACG.
+   */
+  private countAcgPairs(timeS: number, from: number, step: number): void {
+    const maxLag = this.acg.length + 0.5;
+    for (let i = from; i >= 0 && i < this.timesCount; i += step) {
+      const lagMs = Math.abs(timeS - this.timeAt(i)) * 1000;
+      if (lagMs >= maxLag) break;
+      const lag = Math.round(lagMs);
+      if (lag >= 1) this.acg[lag - 1]++;
+    }
   }
 
   private countIsi(isiMs: number, delta: number): void {
