@@ -13,7 +13,9 @@
  * afterwards inherit the policy; the daemon therefore asks for it after the classifier's worker
  * has started (inference is background work and must not run at real-time priority) and just
  * before the source starts, so that a simulator's timekeeper thread, which stands in for the
- * device's clock, runs real-time too.
+ * device's clock, runs real-time too. (A process spawned afterwards would inherit it as well; the
+ * daemon spawns none. chrt's --reset-on-fork would stop both kinds of inheritance, the timekeeper's
+ * included, so it is not used.)
  *
  * Without the right (CAP_SYS_NICE, or an `rtprio` limit at least the priority in
  * /etc/security/limits.conf) the request is refused: the daemon says so and runs on.
