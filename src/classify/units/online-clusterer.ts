@@ -320,20 +320,20 @@ export class OnlineClusterer implements UnitAssigner {
       const k = this.deferredK[d];
       const timeS = batch.peakSampleIndex[k] / batch.sampleRateHz;
       const ch = batch.peakChannel[k];
-      // Matched again, not taken from the fast pass: the peeler starts from the matcher's result for
-      // THIS snippet (after the fast pass it held the batch's last snippet's), and the templates
-      // changed since — a template seeded from an earlier spike of this batch (the same new cell)
-      // may take it now, and a provisional slot may have been recycled.
+      // Matched again, not taken from the fast pass: the templates changed since — a template seeded
+      // from an earlier spike of this batch (the same new cell) may take it now, and a provisional
+      // slot may have been recycled. Copied out: the peeler's own matches rewrite the result.
       const m = this.matcher!.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
       const accepted = m.accepted;
       const template = m.template;
       const shift = m.shift;
+      const scale = m.scale;
       if (template < 0 || (accepted && bank.unitOf[template] >= 0)) {
         this.take(batch, k, timeS, accepted, template, shift);
         continue;
       }
       this.counters.overlapsTried++;
-      const p = this.peeler!.resolve(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch], index);
+      const p = this.peeler!.resolve(batch, k, noiseUv, template, shift, scale, index.lists, index.offset(ch), index.counts[ch], index);
       if (p.main >= 0) {
         this.lastHitS[p.main] = timeS;
         batch.unitId[k] = bank.unitOf[p.main];

@@ -132,16 +132,27 @@ export class OverlapPeeler {
    * Tries to explain snippet k as its own spike plus up to `maxOthers` overlapping ones (see the
    * header). `candidates[from … from + count)` are the templates near its peak channel, as for the
    * matcher; the other spikes are searched among the templates near any of the snippet's channels
-   * (`index`). Must be called right after the matcher refused snippet k: it starts from
-   * `matcher.result`.
+   * (`index`). `firstTemplate`, `firstShift` and `firstScale` are the matcher's best fit of this
+   * snippet (refused, or taken only by a provisional template): the main spike's first guess,
+   * passed as values because the matcher's result object is rewritten by every match.
    */
-  resolve(batch: SnippetBatch, k: number, noiseUv: Float32Array, candidates: Int32Array, from: number, count: number, index: CandidateLists): PeelResult {
+  resolve(
+    batch: SnippetBatch,
+    k: number,
+    noiseUv: Float32Array,
+    firstTemplate: number,
+    firstShift: number,
+    firstScale: number,
+    candidates: Int32Array,
+    from: number,
+    count: number,
+    index: CandidateLists,
+  ): PeelResult {
     const out = this.result;
     out.main = -1;
     out.other = -1;
     out.others = 0;
-    const first = this.matcher.result;
-    if (first.template < 0) return out;
+    if (firstTemplate < 0) return out;
     const bank = this.bank;
     const rows = this.rows;
     const L = this.length;
@@ -163,9 +174,9 @@ export class OverlapPeeler {
       if (bank.active[t] && bank.unitOf[t] >= 0) this.units[units++] = t;
     }
     if (units === 0) return this.reset(batch, k);
-    let main = first.template;
-    let mainShift = first.shift;
-    let mainScale = first.scale;
+    let main = firstTemplate;
+    let mainShift = firstShift;
+    let mainScale = firstScale;
     if (bank.unitOf[main] < 0) {
       const m = this.matcher.match(batch, k, noiseUv, this.units, 0, units);
       if (m.template < 0) return this.reset(batch, k);
