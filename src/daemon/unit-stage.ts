@@ -11,6 +11,7 @@ import type { RigConfig } from '../config/rig-config.js';
 import type { ChannelLayout } from '../probe/channel-layout.js';
 import type { CellTypeTable } from '../closedloop/rules/cell-type-table.js';
 import { OnlineUnits } from '../classify/online/online-units.js';
+import { detectionGeometryOf } from '../classify/units/unit-assigner.js';
 
 export interface UnitStage {
   /** The fast pass: the unit ids the rules need. */
@@ -48,8 +49,7 @@ export async function createUnitStage(config: RigConfig, deps: UnitStageDeps): P
   try {
     units.assigner.checkSnippetGeometry(config.pipeline.snippets.samplesBefore, config.pipeline.snippets.samplesAfter, deps.sampleRateHz);
     // Where the detector drops the second of two close spikes: the assigner may recover them there.
-    const d = config.pipeline.detect;
-    units.assigner.setDetectionGeometry?.({ refractoryMs: d.refractoryMs, peakWindowMs: d.peakWindowMs, radiusUm: d.radiusUm, thresholdSigma: d.thresholdSigma, thresholdUv: d.thresholdUv, snippetRadiusUm: config.pipeline.snippets.radiusUm });
+    units.assigner.setDetectionGeometry?.(detectionGeometryOf(config.pipeline));
   } catch (error) {
     await units.close();
     throw error;

@@ -16,6 +16,7 @@ import type { SimOptionsInput } from '../../../sim/options.js';
 import type { ClassifierConfig } from '../config.js';
 import { OnlineUnits } from '../online/online-units.js';
 import { OnlineClusterer } from '../units/online-clusterer.js';
+import { detectionGeometryOf } from '../units/unit-assigner.js';
 import type { DetectedSpikes, TruthSpikes } from './ground-truth-match.js';
 import { SpikeLog } from './spike-log.js';
 
@@ -45,8 +46,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const pipelineOptions = validateOptions(pipelineOptionsSchema, options.pipeline ?? {}, 'pipeline');
   const maxRows = neighbourhoodsByRadius(layout, pipelineOptions.snippets.radiusUm).maxSize;
   const units = await OnlineUnits.create({ config: options.classifier, layout, sampleRateHz: rate, maxSnippetRows: maxRows, log: options.log });
-  const d = pipelineOptions.detect;
-  units.assigner.setDetectionGeometry?.({ refractoryMs: d.refractoryMs, peakWindowMs: d.peakWindowMs, radiusUm: d.radiusUm, thresholdSigma: d.thresholdSigma, thresholdUv: d.thresholdUv, snippetRadiusUm: pipelineOptions.snippets.radiusUm });
+  units.assigner.setDetectionGeometry?.(detectionGeometryOf(pipelineOptions));
   const spikes = new SpikeLog();
   const subject = new Subject<Int16SampleBlock>();
   let failure: unknown = null;

@@ -1,5 +1,6 @@
 import { OptoloopError } from '../../core/errors.js';
 import type { SnippetBatch } from '../../core/spikes.js';
+import type { PipelineOptions } from '../../pipeline/options.js';
 
 /** What happened to units during maintenance, for the feature tracker to follow. */
 export type UnitEvent =
@@ -24,15 +25,19 @@ export interface DetectionGeometry {
   readonly snippetRadiusUm: number;
 }
 
+/** The detector's blind zone as the pipeline's options set it. */
+export function detectionGeometryOf(pipeline: Pick<PipelineOptions, 'detect' | 'snippets'>): DetectionGeometry {
+  const d = pipeline.detect;
+  return { refractoryMs: d.refractoryMs, peakWindowMs: d.peakWindowMs, radiusUm: d.radiusUm, thresholdSigma: d.thresholdSigma, thresholdUv: d.thresholdUv, snippetRadiusUm: pipeline.snippets.radiusUm };
+}
+
 /**
  * Gives each detected spike a unit id, synchronously, within the block that delivered it:
  * template matching against a Kilosort folder, or online clustering from a cold start.
  */
 export interface UnitAssigner {
   readonly kind: 'templates' | 'online';
-  /**
-   * Writes `batch.unitId[k]` for every snippet (−1: matches no unit). Allocates nothing.
-   */
+  /** Writes `batch.unitId[k]` for every snippet (−1: matches no unit). Allocates nothing. */
   assign(batch: SnippetBatch, noiseUv: Float32Array): void;
   /**
    * Optional second pass over the same batch, after the stimulation path: work assign() left
