@@ -127,6 +127,8 @@ export class OptotagSession {
   private pulseNext = 0;
   private readonly analysedPerTrain: number;
   private readonly trainIntervalSamples: number;
+  /** stopping.unitMaxPulses, or its default: two thirds of maxPulses. */
+  private readonly unitMaxPulses: number;
 
   // Units.
   private readonly slotOfUnit: Int32Array;
@@ -169,6 +171,7 @@ export class OptotagSession {
     const trainWindowOk = c.protocol.trainPulseIntervalMs >= c.analysis.baselineMs + this.layout.postMs + c.protocol.pulseWidthMs;
     this.analysedPerTrain = trainWindowOk ? c.protocol.pulsesPerTrain : 1;
     this.trainIntervalSamples = c.protocol.trainPulseIntervalMs * this.samplesPerMs;
+    this.unitMaxPulses = c.stopping.unitMaxPulses ?? Math.round((2 * c.protocol.maxPulses) / 3);
     this.causes = Array.from({ length: 8 }, () => ({ reason: 'optotag', streamId: options.streamId, sampleIndex: NaN, sourceReceiveTimeNs: NaN }));
 
     const n = c.maxUnits;
@@ -538,7 +541,7 @@ export class OptotagSession {
           continue;
         }
         const llr = this.sequentialLlr(slot);
-        truncated = acc.trials >= (st.unitMaxPulses ?? Math.round((2 * this.config.protocol.maxPulses) / 3));
+        truncated = acc.trials >= this.unitMaxPulses;
         if (llr <= lower) {
           // "No gain of δ" is not "no response": a unit whose spikes are time-locked to the light
           // (SALT) but rarely follow a pulse — most of its evoked spikes lost to collisions with
