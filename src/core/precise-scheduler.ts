@@ -228,7 +228,7 @@ export class PreciseScheduler implements SchedulerLike {
     // Every hand-over wakes the timekeeper thread (a futex wake, often a context switch on a
     // small machine): only when the deadline it holds is not the one wanted.
     const perfDueMs = next ? next.dueMs : Number.NaN;
-    if (!(perfDueMs === this.armedDueMs || (Number.isNaN(perfDueMs) && Number.isNaN(this.armedDueMs)))) {
+    if (!Object.is(perfDueMs, this.armedDueMs)) {
       this.armedDueMs = perfDueMs;
       this.times[0] = dueMs;
       this.armedGeneration = Atomics.add(this.control, GENERATION, 1) + 1;
