@@ -186,9 +186,9 @@ export class OverlapPeeler {
     }
     this.gatherPool(batch, k, index, main);
     // Greedy pursuit: each other spike is searched in the snippet minus the main fit and the others so far.
-    this.search.set(wf.subarray(base, base + rows * L));
+    // Copied by hand: a subarray() view is an allocation per peeled spike.
+    for (let i = 0; i < rows * L; i++) this.search[i] = this.residual[i] = wf[base + i];
     this.subtract(this.search, main, Math.floor(mainShift), mainScale);
-    this.residual.set(wf.subarray(base, base + rows * L));
     // Each subtracted template may be off by maxTemplateError of its energy, like the main one.
     let allowance = 0;
     for (let n = 0; n < this.options.maxOthers && out.main < 0; n++) {
