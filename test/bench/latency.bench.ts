@@ -34,7 +34,7 @@
  * CDC transfer and up to one 50 µs firmware cycle.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnWithDirectPty } from '../../sim/devices/direct-pty.js';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -417,16 +417,15 @@ function slowTriggerLine(thresholdUs: number): string {
 /** Sampling heap profiler of this thread (node:inspector), collected objects included. */
 async function startAllocationSampling() {
   const { Session } = await import('node:inspector/promises');
-  const { writeFileSync } = await import('node:fs');
   const session = new Session();
   session.connect();
   await session.post('HeapProfiler.enable');
   await session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
   return {
     async stop(path: string) {
-      const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: HeapProfileNode };
+      const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: HeapProfileNode } };
       session.disconnect();
-      writeFileSync(path, JSON.stringify({ head: profile.head ?? profile }));
+      writeFileSync(path, JSON.stringify(profile));
       const bySite = new Map<string, number>();
       let total = 0;
       const walk = (node: HeapProfileNode) => {
@@ -439,7 +438,7 @@ async function startAllocationSampling() {
         }
         for (const c of node.children ?? []) walk(c);
       };
-      walk((profile as { head?: HeapProfileNode }).head ?? profile);
+      walk(profile.head);
       console.log(`  allocation profile (${path}): ${(total / 1e6).toFixed(1)} MB sampled over the measured span; top sites:`);
       for (const [site, size] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`    ${((size / total) * 100).toFixed(1).padStart(5)} %  ${site}`);
     },
@@ -447,7 +446,6 @@ async function startAllocationSampling() {
 }
 
 interface HeapProfileNode {
-  head?: HeapProfileNode;
   callFrame: { functionName: string; url: string; lineNumber: number };
   selfSize?: number;
   children?: HeapProfileNode[];
