@@ -489,7 +489,10 @@ export class OnlineClusterer implements UnitAssigner {
       const row = slot * bank.maxRows + r;
       bank.channels[row] = c;
       bank.rowWeight[row] = 1;
-      bank.data.set(batch.waveformsUv.subarray((k * rows + q) * L, (k * rows + q + 1) * L), row * bank.length);
+      // Copied by hand: a subarray() view per row would allocate for every seeded spike.
+      const from = (k * rows + q) * L;
+      const to = row * bank.length;
+      for (let i = 0; i < L; i++) bank.data[to + i] = batch.waveformsUv[from + i];
       r++;
     }
     bank.rowCount[slot] = r;
