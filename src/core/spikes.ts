@@ -56,6 +56,12 @@ export interface SnippetResult {
   readonly block: Float32SampleBlock;
   readonly noiseUv: Float32Array;
   readonly spikes: SnippetBatch;
+  /**
+   * With early identification (pipeline.snippets.earlySamplesAfter > 0): the short snippets this
+   * block completed — the same spikes as `spikes`, in the same order, cut fewer samples after the
+   * trough and so (usually) emitted blocks earlier. Absent or null otherwise.
+   */
+  readonly early?: SnippetBatch | null;
 }
 
 export function allocateSpikeBatch(streamId: string, sampleRateHz: number, capacity: number): SpikeBatch {

@@ -47,6 +47,7 @@ import { deviceStatusOf } from './device-status.js';
 import { consoleLog, type DaemonLog } from './log.js';
 import { createUnitStage, type UnitStage } from './unit-stage.js';
 import { UnitTablePublisher } from './unit-table-publisher.js';
+import { describeEarlyIds } from '../classify/units/early-id-tally.js';
 
 export interface DaemonDeps {
   readonly clock?: MonotonicClock;
@@ -298,13 +299,19 @@ export class Daemon implements CommandHandler {
       const snippets = isSnippetResult(result) ? result : null;
       const arrivalNs = block.hostReceiveTimeNs;
       if (arrivalNs > 0) this.pipelineLatency.recordNs(this.clock.nowNs() - arrivalNs);
+      // With early identification the rules see each spike once, in its short-snippet batch
+      // (usually blocks before its full snippet), and the full assignment waits until after them.
+      const early = snippets?.early ?? null;
       if (snippets && this.units) {
-        this.units.assign(snippets);
+        if (early) this.units.identifyEarly(snippets);
+        else this.units.assign(snippets);
         if (arrivalNs > 0) this.assignLatency.recordNs(this.clock.nowNs() - arrivalNs);
       }
       // The stimulation path first, on the fast pass's unit ids (a spike whose snippet needs overlap
       // resolution has none yet: a rule misses it rather than wait); then the rest of the assignment.
-      if (batch.count > 0) this.rules?.onSpikes(batch);
+      const ruleBatch = early ?? batch;
+      if (ruleBatch.count > 0) this.rules?.onSpikes(ruleBatch);
+      if (early) this.units?.assign(snippets!);
       if (snippets) this.units?.completeAssignment(snippets);
       this.counters.spikes += batch.count;
       this.deps.onSpikes?.(batch);
@@ -466,7 +473,11 @@ export class Daemon implements CommandHandler {
         }
       }],
       ['subscriptions', () => this.subscriptions.forEach((s) => s.unsubscribe())],
-      ['units', () => this.units?.close()],
+      ['units', () => {
+        const earlyIds = this.units?.status().earlyIds;
+        if (earlyIds) this.info('units', describeEarlyIds(earlyIds));
+        return this.units?.close();
+      }],
       ['recorder', () => this.recorder?.stop()],
       ['bus', () => this.bus?.close()],
     ];

@@ -10,11 +10,13 @@ import type { UnitSummary } from '../core/units.js';
 import type { RigConfig } from '../config/rig-config.js';
 import type { ChannelLayout } from '../probe/channel-layout.js';
 import type { CellTypeTable } from '../closedloop/rules/cell-type-table.js';
-import { OnlineUnits } from '../classify/online/online-units.js';
+import { OnlineUnits, type OnlineUnitsStatus } from '../classify/online/online-units.js';
 import { detectionGeometryOf } from '../classify/units/unit-assigner.js';
 
 export interface UnitStage {
-  /** The fast pass: the unit ids the rules need. */
+  /** Early identification (pipeline.snippets.earlySamplesAfter): unit ids into the result's short-snippet batch, for the rules. */
+  identifyEarly(result: SnippetResult): void;
+  /** The fast pass: the unit ids the rules need (without early identification; with it, after the rules). */
   assign(result: SnippetResult): void;
   /** The per-spike work the rules do not wait for (overlap resolution, features): right after the stimulation path. */
   completeAssignment(result: SnippetResult): void;
@@ -24,6 +26,7 @@ export interface UnitStage {
   /** Current unit ids, ascending, and one unit's owned snapshot: the bus's unit table, a slice at a time. */
   unitIds(): readonly number[];
   summaryOf(unitId: number): UnitSummary | null;
+  status(): OnlineUnitsStatus;
   close(): Promise<void>;
 }
 
@@ -47,13 +50,16 @@ export async function createUnitStage(config: RigConfig, deps: UnitStageDeps): P
   const units = await OnlineUnits.create({ config: config.classifier, layout: deps.layout, sampleRateHz: deps.sampleRateHz, maxSnippetRows: deps.maxSnippetRows, cellTypes: deps.cellTypes, log: deps.log });
   // Snippets too short for the matching window are a config error: refuse them now, not every block.
   try {
-    units.assigner.checkSnippetGeometry(config.pipeline.snippets.samplesBefore, config.pipeline.snippets.samplesAfter, deps.sampleRateHz);
+    const snippets = config.pipeline.snippets;
+    units.assigner.checkSnippetGeometry(snippets.samplesBefore, snippets.samplesAfter, deps.sampleRateHz, snippets.earlySamplesAfter);
     // Where the detector drops the second of two close spikes: the assigner may recover them there.
     units.assigner.setDetectionGeometry?.(detectionGeometryOf(config.pipeline));
   } catch (error) {
     await units.close();
     throw error;
   }
+  const early = config.pipeline.snippets.earlySamplesAfter;
+  if (early > 0) deps.log(`early identification: the rules act on unit ids matched ${early} samples (${((early / deps.sampleRateHz) * 1000).toFixed(2)} ms) after the trough, not on the full snippet's`);
   deps.log(`units by ${units.assigner.kind === 'templates' ? `template matching (${config.classifier.templates})` : 'online clustering'}; ${config.classifier.model ? `cell types by model ${config.classifier.model}` : 'no model: no cell types'}`);
   return units;
 }

@@ -99,8 +99,23 @@ export const snippetOptionsSchema = s.object(
     samplesBefore: s.number({ integer: true, min: 0, max: 1024, default: 30 }),
     samplesAfter: s.number({ integer: true, min: 0, max: 2048, default: 60 }),
     radiusUm: s.number({ min: 0, default: 60, description: 'Channels within this radius of the peak channel are cut.' }),
+    earlySamplesAfter: s.number({
+      integer: true,
+      min: 0,
+      max: 2048,
+      default: 0,
+      description:
+        'Also cut each spike short, to this many samples after its trough, as soon as they have arrived: the closed-loop rules then act on a unit id matched from the short snippet (early identification) instead of waiting for the full one. 0: off.',
+    }),
   },
-  { description: 'Multi-channel waveform snippets around each spike.' },
+  {
+    description: 'Multi-channel waveform snippets around each spike.',
+    refine: (v, path, issues) => {
+      if (v.earlySamplesAfter > v.samplesAfter) {
+        issues.push({ path: `${path ? `${path}.` : ''}earlySamplesAfter`, message: `expected at most samplesAfter (${v.samplesAfter}), got ${v.earlySamplesAfter}` });
+      }
+    },
+  },
 );
 
 export const pipelineOptionsSchema = s.object({

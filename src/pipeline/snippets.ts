@@ -8,6 +8,7 @@ import type { SpikeResult } from './results.js';
 import { stageOperator } from './stage-operator.js';
 import { StreamCheck, checkLayoutChannels, plannedFrames } from './stream-check.js';
 import { copyPrefix } from './typed-copy.js';
+import { PendingSpikes } from './pending-spikes.js';
 
 const STAGE = 'pipeline.snippets';
 
@@ -23,6 +24,12 @@ const STAGE = 'pipeline.snippets';
  * stream (frames lost upstream) a snippet holds the frames as they arrived. The operator keeps its
  * own copy of the recent frames: samplesBefore plus the longest detection delay
  * (MAX_PEAK_WINDOW_MS) plus one block.
+ *
+ * With `earlySamplesAfter` > 0, each spike is also cut short — samplesBefore before its trough to
+ * earlySamplesAfter after it — into a second batch (`result.early`) emitted with the block that
+ * brings the short snippet's last sample: the closed loop identifies the unit from it without
+ * waiting for the full snippet (with earlySamplesAfter ≤ the detector's peak window, in the very
+ * block that reports the spike). Every spike appears once in each batch, in the same order.
  *
  * `mode: 'peak-only'`: the fast path for closed loop: detection results pass through untouched,
  * without snippets and without any delay.
@@ -43,13 +50,14 @@ interface MutableSnippetResult {
   block: SnippetResult['block'];
   noiseUv: Float32Array;
   spikes: SnippetBatch;
+  early: SnippetBatch | null;
 }
 
 class SnippetState {
   private readonly check = new StreamCheck(STAGE);
   private readonly before: number;
   private readonly after: number;
-  private readonly length: number;
+  private readonly earlyAfter: number;
   private channels = 0;
   /** Frames kept before the current block's first frame (samplesBefore + the longest detection delay). */
   private historyFrames = 0;
@@ -58,17 +66,16 @@ class SnippetState {
   private frameIndex = new Float64Array(0);
   /** Frames held; frame p of the buffer is frames[p × C …]. */
   private held = 0;
-  // Pending spikes, a FIFO in parallel arrays.
-  private pendingIndex = new Float64Array(0);
-  private pendingChannel = new Int32Array(0);
-  private pendingAmplitude = new Float32Array(0);
-  private pendingHead = 0;
-  private pendingCount = 0;
+  /** Spikes waiting for their full snippet, and (early identification) for their short one. */
+  private readonly pending = new PendingSpikes();
+  private readonly pendingEarly: PendingSpikes | null;
   private batch: MutableSnippetBatch | null = null;
+  private earlyBatch: MutableSnippetBatch | null = null;
   private readonly out: MutableSnippetResult = {
     block: null as unknown as SnippetResult['block'],
     noiseUv: new Float32Array(0),
     spikes: null as unknown as SnippetBatch,
+    early: null,
   };
 
   constructor(
@@ -80,7 +87,8 @@ class SnippetState {
   ) {
     this.before = opts.samplesBefore;
     this.after = opts.samplesAfter;
-    this.length = opts.samplesBefore + 1 + opts.samplesAfter;
+    this.earlyAfter = opts.earlySamplesAfter;
+    this.pendingEarly = opts.earlySamplesAfter > 0 ? new PendingSpikes() : null;
   }
 
   process(input: DetectionResult): SnippetResult {
@@ -92,26 +100,32 @@ class SnippetState {
     if (!this.batch) this.setUp(C, block.sampleRateHz, block.streamId);
     this.append(block.samples, F, block.firstSampleIndex);
     const spikes = input.spikes;
-    for (let i = 0; i < spikes.count; i++) this.enqueue(spikes.peakSampleIndex[i], spikes.peakChannel[i], spikes.amplitudeUv[i]);
-    const batch = this.batch!;
-    batch.count = 0;
-    batch.sourceReceiveTimeNs = block.hostReceiveTimeNs;
-    // Complete every pending spike whose last sample has arrived (they are in time order).
-    while (this.pendingCount > 0) {
-      const q = this.pendingHead;
-      const position = this.positionOf(this.pendingIndex[q]);
-      if (position >= 0 && position + this.after >= this.held) break;
-      // (A spike whose trough is no longer held cannot occur: the buffer keeps samplesBefore plus
-      // the longest detection delay; such a spike would be skipped rather than cut from wrong data.)
-      if (position >= 0) this.cut(position, this.pendingIndex[q], this.pendingChannel[q], this.pendingAmplitude[q]);
-      this.pendingHead = (q + 1) % this.pendingIndex.length;
-      this.pendingCount--;
+    for (let i = 0; i < spikes.count; i++) {
+      this.pending.push(spikes.peakSampleIndex[i], spikes.peakChannel[i], spikes.amplitudeUv[i]);
+      this.pendingEarly?.push(spikes.peakSampleIndex[i], spikes.peakChannel[i], spikes.amplitudeUv[i]);
     }
     const out = this.out;
     out.block = block;
     out.noiseUv = input.noiseUv;
-    out.spikes = batch;
+    out.spikes = this.complete(this.pending, this.batch!, this.after, block.hostReceiveTimeNs);
+    out.early = this.pendingEarly ? this.complete(this.pendingEarly, this.earlyBatch!, this.earlyAfter, block.hostReceiveTimeNs) : null;
     return out;
+  }
+
+  /** Cuts every pending spike whose last sample (`after` past its trough) has arrived into `batch` (they are in time order). */
+  private complete(pending: PendingSpikes, batch: MutableSnippetBatch, after: number, receiveTimeNs: number): SnippetBatch {
+    batch.count = 0;
+    batch.sourceReceiveTimeNs = receiveTimeNs;
+    while (pending.count > 0) {
+      const q = pending.head;
+      const position = this.positionOf(pending.sampleIndex[q]);
+      if (position >= 0 && position + after >= this.held) break;
+      // (A spike whose trough is no longer held cannot occur: the buffer keeps samplesBefore plus
+      // the longest detection delay; such a spike would be skipped rather than cut from wrong data.)
+      if (position >= 0) this.cut(batch, position, pending.sampleIndex[q], pending.channel[q], pending.amplitudeUv[q]);
+      pending.shift();
+    }
+    return batch;
   }
 
   /** Buffer position of the frame with absolute index `sampleIndex`, −1 if not held. */
@@ -138,8 +152,9 @@ class SnippetState {
     if (this.held + F > this.capacityFrames) {
       // Keep what a pending spike still needs and the history a late-reported spike can need.
       let keepFrom = Math.max(0, this.held - this.historyFrames);
-      if (this.pendingCount > 0) {
-        const oldest = this.positionOf(this.pendingIndex[this.pendingHead]);
+      // The full snippets' queue holds the oldest spike: the short ones complete first.
+      if (this.pending.count > 0) {
+        const oldest = this.positionOf(this.pending.sampleIndex[this.pending.head]);
         if (oldest >= 0) keepFrom = Math.min(keepFrom, Math.max(0, oldest - this.before));
       }
       if (keepFrom > 0) {
@@ -165,41 +180,16 @@ class SnippetState {
     this.capacityFrames = capacity;
   }
 
-  private enqueue(sampleIndex: number, channel: number, amplitudeUv: number): void {
-    if (this.pendingCount === this.pendingIndex.length) {
-      const capacity = Math.max(64, this.pendingIndex.length * 2);
-      const index = new Float64Array(capacity);
-      const channels = new Int32Array(capacity);
-      const amplitudes = new Float32Array(capacity);
-      for (let i = 0; i < this.pendingCount; i++) {
-        const q = (this.pendingHead + i) % this.pendingIndex.length;
-        index[i] = this.pendingIndex[q];
-        channels[i] = this.pendingChannel[q];
-        amplitudes[i] = this.pendingAmplitude[q];
-      }
-      this.pendingIndex = index;
-      this.pendingChannel = channels;
-      this.pendingAmplitude = amplitudes;
-      this.pendingHead = 0;
-    }
-    const q = (this.pendingHead + this.pendingCount) % this.pendingIndex.length;
-    this.pendingIndex[q] = sampleIndex;
-    this.pendingChannel[q] = channel;
-    this.pendingAmplitude[q] = amplitudeUv;
-    this.pendingCount++;
-  }
-
   /** Writes one snippet into the batch. */
-  private cut(position: number, sampleIndex: number, channel: number, amplitudeUv: number): void {
-    const batch = this.batch!;
-    if (batch.count === batch.peakSampleIndex.length) this.growBatch(batch.count * 2);
+  private cut(batch: MutableSnippetBatch, position: number, sampleIndex: number, channel: number, amplitudeUv: number): void {
+    if (batch.count === batch.peakSampleIndex.length) this.growBatch(batch, batch.count * 2);
     const k = batch.count++;
     batch.peakSampleIndex[k] = sampleIndex;
     batch.peakChannel[k] = channel;
     batch.amplitudeUv[k] = amplitudeUv;
     batch.unitId[k] = -1;
     const C = this.channels;
-    const L = this.length;
+    const L = batch.snippetLength;
     const frames = this.frames;
     const waveforms = batch.waveformsUv;
     const rowStart = this.hoodOffsets[channel];
@@ -226,7 +216,12 @@ class SnippetState {
     checkLayoutChannels(STAGE, this.layout, channels);
     this.channels = channels;
     this.historyFrames = this.before + Math.ceil((MAX_PEAK_WINDOW_MS * sampleRateHz) / 1000) + 1;
-    this.batch = {
+    this.batch = this.newBatch(streamId, sampleRateHz, this.after);
+    if (this.pendingEarly) this.earlyBatch = this.newBatch(streamId, sampleRateHz, this.earlyAfter);
+  }
+
+  private newBatch(streamId: string, sampleRateHz: number, samplesAfter: number): MutableSnippetBatch {
+    const batch: MutableSnippetBatch = {
       streamId,
       sampleRateHz,
       count: 0,
@@ -236,18 +231,18 @@ class SnippetState {
       unitId: new Int32Array(0),
       sourceReceiveTimeNs: 0,
       samplesBefore: this.before,
-      samplesAfter: this.after,
-      snippetLength: this.length,
+      samplesAfter,
+      snippetLength: this.before + 1 + samplesAfter,
       neighbourCapacity: this.rows,
       channels: new Int32Array(0),
       waveformsUv: new Float32Array(0),
     };
-    this.growBatch(64);
+    this.growBatch(batch, 64);
+    return batch;
   }
 
   /** Snippet capacity: starts at 64 and doubles when one block completes more (the old ones are copied). */
-  private growBatch(capacity: number): void {
-    const batch = this.batch!;
+  private growBatch(batch: MutableSnippetBatch, capacity: number): void {
     const grow = <T extends Float64Array | Int32Array | Float32Array>(old: T, make: (n: number) => T, per: number): T => {
       const next = make(capacity * per);
       next.set(old as never);
@@ -258,6 +253,6 @@ class SnippetState {
     batch.amplitudeUv = grow(batch.amplitudeUv, (n) => new Float32Array(n), 1);
     batch.unitId = grow(batch.unitId, (n) => new Int32Array(n).fill(-1), 1);
     batch.channels = grow(batch.channels, (n) => new Int32Array(n), this.rows);
-    batch.waveformsUv = grow(batch.waveformsUv, (n) => new Float32Array(n), this.rows * this.length);
+    batch.waveformsUv = grow(batch.waveformsUv, (n) => new Float32Array(n), this.rows * batch.snippetLength);
   }
 }

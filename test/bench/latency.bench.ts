@@ -25,7 +25,7 @@
  * source buffer occupancy and blocks dropped (from the bus's status messages), event-loop delay
  * and GC pauses, what the bus subscriber received.
  *
- *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--socat] [--normal-priority] [--emulator-normal-priority] [--heap-profile=FILE]
+ *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--early=N] [--block-frames=N] [--socat] [--normal-priority] [--emulator-normal-priority] [--heap-profile=FILE]
  *
  * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
  * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs).
@@ -52,6 +52,7 @@ import { SimSource } from '../../sim/sim-source.js';
 import type { ChildMessage, ParentMessage } from './pulsepal-emulator-child.js';
 import { monotonicMinusClockNs } from './monotonic-offset.js';
 import { percentiles, summary } from './stats.js';
+import { describeEarlyIds, type EarlyIdCounts } from '../../src/classify/units/early-id-tally.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 /** `--socat`: the Pulse Pal behind a socat pty pair (as `sim --serve` gives it) instead of one direct pty. */
@@ -78,9 +79,16 @@ const TARGET_TRIGGERS = Math.max(1, Math.floor(Number(positional[0] ?? 10_000)))
 const WARMUP_S = Number(positional[1] ?? 8);
 /** Snippet samples after the peak: the pipeline's default (60, what the C4 waveform needs) unless given, to see what that wait costs. */
 const SAMPLES_AFTER = positional[2] === undefined ? null : Math.floor(Number(positional[2]));
+/**
+ * `--early=N`: early identification (pipeline.snippets.earlySamplesAfter N): the rules act on unit
+ * ids matched N samples after the trough, not on the full snippet's. 0: off.
+ */
+const EARLY_SAMPLES_AFTER = Math.floor(Number(process.argv.find((a) => a.startsWith('--early='))?.slice('--early='.length) ?? 0));
+/** `--block-frames=N`: frames per source block (default 30, 1 ms): the framing's share of the wait. */
+const BLOCK_FRAMES_ARG = process.argv.find((a) => a.startsWith('--block-frames='))?.slice('--block-frames='.length);
 const CHANNELS = 384;
 const SAMPLE_RATE_HZ = 30_000;
-const BLOCK_FRAMES = 30;
+const BLOCK_FRAMES = BLOCK_FRAMES_ARG === undefined ? 30 : Math.max(1, Math.floor(Number(BLOCK_FRAMES_ARG)));
 const OUTPUTS = 4;
 /** ≤ 1000/11 ≈ 91 triggers/s per output: 5 455 per minute, inside the 6 000 configured below. */
 const REFRACTORY_MS = 11;
@@ -142,7 +150,7 @@ const config = validateRigConfig({
   rig: 'latency-bench',
   source: { kind: 'sim', preset: 'cortex', channels: CHANNELS, seed: 1, blockFrames: BLOCK_FRAMES, realTime: true, speed: 1, keepGroundTruth: false },
   classifier: { model: 'cortex' },
-  ...(SAMPLES_AFTER === null ? {} : { pipeline: { snippets: { samplesAfter: SAMPLES_AFTER } } }),
+  pipeline: { snippets: { ...(SAMPLES_AFTER === null ? {} : { samplesAfter: SAMPLES_AFTER }), earlySamplesAfter: EARLY_SAMPLES_AFTER } },
   sinks: { [SINK]: { kind: 'pulsepal', port: emulator.hostPath } },
   safety: {
     // Explicit, inside the compiled-in maxima; the governor checks every trigger against them.
@@ -297,6 +305,8 @@ await waitFor(() => received.statuses > statusesSeen, 5000);
 const publishedSoftware = statuses.length ? statuses[statuses.length - 1].latency.find((h) => h.name === 'software') ?? null : null;
 
 await client.close();
+/** Early ids against the full assignment's, taken before stopping closes the units. */
+const daemonEarlyIds: EarlyIdCounts | null = daemon.units?.status().earlyIds ?? null;
 await daemon.stop();
 
 // Every trigger written must have been read by the emulator: wait for the last batches.
@@ -350,7 +360,12 @@ console.log(
 );
 console.log(`latency: ${measured} triggers in ${durationS.toFixed(1)} s over ${OUTPUTS} Pulse Pal outputs (${(measured / durationS).toFixed(0)}/s), ${blocks} blocks, ${spikes} spikes (${(spikes / durationS).toFixed(0)}/s), ${daemon.unitSummaries().length} units`);
 console.log(`  daemon process CPU (main thread + classifier worker + threads): ${(((cpu.user + cpu.system) / 1e6 / durationS) * 100).toFixed(0)} % of one core; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-console.log(`  pipeline: snippets ${snippets.samplesBefore}+1+${snippets.samplesAfter} samples (${((snippets.samplesAfter / SAMPLE_RATE_HZ) * 1000).toFixed(2)} ms after the peak), classifier ${config.classifier.model} in its worker`);
+const afterMs = (n: number) => ((n / SAMPLE_RATE_HZ) * 1000).toFixed(2);
+console.log(
+  `  pipeline: blocks of ${BLOCK_FRAMES} frames (${afterMs(BLOCK_FRAMES)} ms); snippets ${snippets.samplesBefore}+1+${snippets.samplesAfter} samples (${afterMs(snippets.samplesAfter)} ms after the peak); the rules act on ${snippets.earlySamplesAfter > 0 ? `early ids from ${snippets.earlySamplesAfter} samples (${afterMs(snippets.earlySamplesAfter)} ms) after the peak` : 'the unit ids of the full snippet'}; classifier ${config.classifier.model} in its worker`,
+);
+const earlyIds = daemonEarlyIds;
+if (earlyIds) console.log(`  ${describeEarlyIds(earlyIds)}`);
 console.log(summary('  (a) software: block arrival → sink write returned     ', Float64Array.from(softwareUs)));
 console.log(summary('  (b) end to end: causing sample → emulator read         ', Float64Array.from(endToEndUs)));
 console.log(summary('      of which sample → its block arrived (data wait)    ', Float64Array.from(dataWaitUs)));

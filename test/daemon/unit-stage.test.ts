@@ -62,4 +62,51 @@ test('snippets too short for the matching window: the daemon refuses the config 
   assert.match(e.message, /samplesAfter ≥ \d+/);
 });
 
+/** Every rule trigger's delay on the stream clock: the light's onset (sim light: the next block's start) minus the causing spike's trough. */
+async function triggerDelays(pipeline: Record<string, unknown>): Promise<{ delays: number[]; log: MemoryLog; daemon: Daemon }> {
+  const c = config({}, pipeline);
+  c.source = { ...c.source, durationS: 12 } as typeof c.source;
+  c.rules = validateRigConfig({
+    rig: 'x',
+    source: { kind: 'sim' },
+    sinks: { stim: { kind: 'sim' } },
+    rules: { any: { when: { kind: 'unit-spike', units: Array.from({ length: 512 }, (_, u) => u) }, action: { sink: 'stim', output: 0, train: { pulseWidthMs: 0.5, level: 0.1 } }, refractoryMs: 100 } },
+  }).rules;
+  const log = new MemoryLog();
+  const daemon = await Daemon.start(c, { log });
+  const delays: number[] = [];
+  daemon.acks$.subscribe(({ ack }) => {
+    if (ack.kind === 'trigger' && ack.ok && ack.cause?.reason === 'rule:any' && ack.deviceTimeUs !== null) delays.push(Math.round((ack.deviceTimeUs * 30_000) / 1e6) - ack.cause.sampleIndex);
+  });
+  await daemon.done;
+  await daemon.stop();
+  return { delays, log, daemon };
+}
+
+test('early identification: a unit rule fires in the block that reports the spike, not 2 ms later with the full snippet', async () => {
+  const early = await triggerDelays({ snippets: { earlySamplesAfter: 12 } });
+  const full = await triggerDelays({});
+  assert.ok(early.delays.length >= 20 && full.delays.length >= 20, `${early.delays.length} and ${full.delays.length} triggers`);
+  // The spike is reported 12 samples after its trough (the detector's peak window); the sim light
+  // starts with the next 30-frame block. Without early identification the full snippet (60 samples after) is awaited.
+  assert.ok(Math.max(...early.delays) <= 12 + 30, `early: delays ${Math.min(...early.delays)}…${Math.max(...early.delays)} samples`);
+  assert.ok(Math.min(...early.delays) > 12, `early: delays ${Math.min(...early.delays)}…${Math.max(...early.delays)} samples`);
+  assert.ok(Math.min(...full.delays) > 60, `full: delays ${Math.min(...full.delays)}…${Math.max(...full.delays)} samples`);
+  assert.match(early.log.text(), /early identification: the rules act on unit ids matched 12 samples \(0\.40 ms\) after the trough/);
+  assert.match(early.log.text(), /early ids: \d+\.\d % of \d+ assigned spikes got the same unit early/);
+  assert.not.match(full.log.text(), /early ids:/);
+});
+
+test('early snippets too short to match on: the daemon refuses the config at start, naming the setting', async () => {
+  let caught: unknown = null;
+  try {
+    const d = await Daemon.start(config({}, { snippets: { earlySamplesAfter: 1 } }), { log: new MemoryLog() });
+    await d.stop();
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught, 'Daemon.start should have rejected');
+  assert.match((caught as Error).message, /earlySamplesAfter ≥ 2 \(or 0: off\), got 1/);
+});
+
 test.run();

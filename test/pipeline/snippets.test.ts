@@ -4,6 +4,7 @@ import { pipe } from 'rxjs';
 import { detectSpikes } from '../../src/pipeline/detect.js';
 import { extractSnippets } from '../../src/pipeline/snippets.js';
 import { hasSnippets, type NoiseBlock, type SpikeResult } from '../../src/pipeline/results.js';
+import type { SnippetBatch } from '../../src/core/spikes.js';
 import { linearLayout } from '../../src/probe/channel-layout.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { isOptoloopError } from '../../src/core/errors.js';
@@ -47,29 +48,38 @@ interface Snippet {
   waveforms: number[][];
 }
 
-function run(x: Float32Array, sizes: readonly number[], snippetOptions: Parameters<typeof extractSnippets>[0]): { snippets: Snippet[]; blocks: number; results: boolean[] } {
+function snippetsOf(s: SnippetBatch, block: number): Snippet[] {
+  const out: Snippet[] = [];
+  for (let k = 0; k < s.count; k++) {
+    const item: Snippet = { sampleIndex: s.peakSampleIndex[k], channel: s.peakChannel[k], amplitudeUv: s.amplitudeUv[k], block, channels: [], waveforms: [] };
+    assert.is(s.unitId[k], -1);
+    for (let row = 0; row < s.neighbourCapacity; row++) {
+      item.channels.push(s.channels[k * s.neighbourCapacity + row]);
+      const start = (k * s.neighbourCapacity + row) * s.snippetLength;
+      item.waveforms.push(Array.from(s.waveformsUv.subarray(start, start + s.snippetLength)));
+    }
+    out.push(item);
+  }
+  return out;
+}
+
+function run(x: Float32Array, sizes: readonly number[], snippetOptions: Parameters<typeof extractSnippets>[0]): { snippets: Snippet[]; early: Snippet[]; blocks: number; results: boolean[] } {
   const snippets: Snippet[] = [];
+  const early: Snippet[] = [];
   const results: boolean[] = [];
   let block = 0;
   pump(pipe(detectSpikes(DETECT, layout), extractSnippets(snippetOptions, layout)), toNoiseBlocks(x, sizes), (r: SpikeResult) => {
     results.push(hasSnippets(r));
-    const s = r.spikes;
-    for (let k = 0; k < s.count; k++) {
-      const item: Snippet = { sampleIndex: s.peakSampleIndex[k], channel: s.peakChannel[k], amplitudeUv: s.amplitudeUv[k], block, channels: [], waveforms: [] };
-      if (hasSnippets(r)) {
-        const sn = r.spikes;
-        assert.is(sn.unitId[k], -1);
-        for (let row = 0; row < sn.neighbourCapacity; row++) {
-          item.channels.push(sn.channels[k * sn.neighbourCapacity + row]);
-          const start = (k * sn.neighbourCapacity + row) * sn.snippetLength;
-          item.waveforms.push(Array.from(sn.waveformsUv.subarray(start, start + sn.snippetLength)));
-        }
-      }
-      snippets.push(item);
+    if (hasSnippets(r)) {
+      snippets.push(...snippetsOf(r.spikes, block));
+      if (r.early) early.push(...snippetsOf(r.early, block));
+    } else {
+      const s = r.spikes;
+      for (let k = 0; k < s.count; k++) snippets.push({ sampleIndex: s.peakSampleIndex[k], channel: s.peakChannel[k], amplitudeUv: s.amplitudeUv[k], block, channels: [], waveforms: [] });
     }
     block++;
   });
-  return { snippets, blocks: block, results };
+  return { snippets, early, blocks: block, results };
 }
 
 const troughs: [number, number][] = [[200, 5], [260, 0], [400, 11], [403, 2], [1000, 7]];
@@ -134,8 +144,39 @@ test('hundreds of snippets completing in one block (capacity grows, content inta
   for (const s of snippets) assert.is(s.waveforms[0][5], x[s.sampleIndex * C + s.channel]);
 });
 
+test('early identification: each spike also cut short, as soon as its short snippet is complete, the same samples as the full one', () => {
+  const x = signal(1200, troughs);
+  const before = 10;
+  const after = 40;
+  for (const earlyAfter of [8, 20]) {
+    const { snippets, early } = run(x, [30], { samplesBefore: before, samplesAfter: after, radiusUm: 45, earlySamplesAfter: earlyAfter });
+    // Every spike once in each batch, in the same order.
+    assert.equal(early.map((s) => [s.sampleIndex, s.channel, s.amplitudeUv]), snippets.map((s) => [s.sampleIndex, s.channel, s.amplitudeUv]));
+    early.forEach((e, i) => {
+      const full = snippets[i];
+      assert.equal(e.channels, full.channels);
+      // The short snippet is the full one's first samplesBefore + 1 + earlyAfter samples.
+      e.waveforms.forEach((row, r) => assert.equal(row, full.waveforms[r].slice(0, before + 1 + earlyAfter), `spike at ${e.sampleIndex}, row ${r}`));
+      // Emitted with the block that brings its last sample — but not before the detector reports the spike (12-frame peak window).
+      assert.is(e.block, Math.floor((e.sampleIndex + Math.max(earlyAfter, 12)) / 30), `early snippet of ${e.sampleIndex}`);
+      assert.is(full.block, Math.floor((full.sampleIndex + after) / 30));
+    });
+  }
+  assert.equal(run(x, [30], { samplesBefore: before, samplesAfter: after, radiusUm: 45 }).early, [], 'off by default');
+});
+
+test('early snippets are identical whatever the block sizes', () => {
+  const x = signal(3000, [...troughs, [1500, 3], [1501, 9]]);
+  const opts = { samplesBefore: 30, samplesAfter: 60, radiusUm: 45, earlySamplesAfter: 12 };
+  const reference = JSON.stringify(run(x, [30], opts).early.map(({ block, ...rest }) => rest));
+  for (const sizes of [[1], [7], [257], randomSizes(5, 100)]) {
+    assert.is(JSON.stringify(run(x, sizes, opts).early.map(({ block, ...rest }) => rest)), reference, `sizes ${sizes.slice(0, 3)}`);
+  }
+});
+
 test('options are validated, naming the field', () => {
   assert.throws(() => extractSnippets({ samplesBefore: -1 }, layout), /snippets\.samplesBefore: expected an integer ≥ 0 and ≤ 1024, got -1/);
+  assert.throws(() => extractSnippets({ samplesAfter: 20, earlySamplesAfter: 21 }, layout), /snippets\.earlySamplesAfter: expected at most samplesAfter \(20\), got 21/);
   assert.throws(() => extractSnippets({ mode: 'fast' as 'peak-only' }, layout), /snippets\.mode: expected one of "snippets", "peak-only", got "fast"/);
   // A layout of 3 channels for a 12-channel stream.
   let failure: unknown = null;

@@ -18,6 +18,7 @@ import { KilosortAssigner } from '../units/kilosort-assigner.js';
 import { readKilosortFolder } from '../units/kilosort-folder.js';
 import { DEFAULT_ONLINE_CLUSTER_OPTIONS, OnlineClusterer } from '../units/online-clusterer.js';
 import type { UnitAssigner, UnitEvent } from '../units/unit-assigner.js';
+import { EarlyIdTally, type EarlyIdCounts } from '../units/early-id-tally.js';
 import { ClassifierClient } from '../worker/classifier-client.js';
 import { OnlineClassifier } from './online-classifier.js';
 import { UnitTracker } from './unit-tracker.js';
@@ -36,6 +37,8 @@ export interface OnlineUnitsStatus {
   readonly inFlight: number;
   readonly backend: string | null;
   readonly model: string | null;
+  /** With early identification: its ids against the full assignment's (null without). */
+  readonly earlyIds: EarlyIdCounts | null;
 }
 
 export interface OnlineUnitsOptions {
@@ -54,6 +57,7 @@ export class OnlineUnits {
   private nextMaintenanceS = 0;
   private spikes = 0;
   private assignedSpikes = 0;
+  private earlyTally: EarlyIdTally | null = null;
 
   private constructor(
     readonly assigner: UnitAssigner,
@@ -114,14 +118,26 @@ export class OnlineUnits {
     return new OnlineUnits(assigner, tracker, classifier, config, backend, cellTypes);
   }
 
-  /** One block's spikes: assign, track, and (every maintenanceIntervalS) maintain and classify. Synchronous. */
+  /** One block's spikes: (early ids,) assign, track, and (every maintenanceIntervalS) maintain and classify. Synchronous. */
   process(result: SnippetResult): void {
+    this.identifyEarly(result);
     this.assign(result);
     this.completeAssignment(result);
     this.maintainIfDue(result);
   }
 
-  /** The per-spike fast pass: the unit ids the rules need, into the batch. */
+  /**
+   * Early identification: unit ids into the result's short-snippet batch (when the pipeline cuts
+   * one), from the templates as they stand; counted against the full pass's ids later.
+   */
+  identifyEarly(result: SnippetResult): void {
+    const early = result.early;
+    if (!early) return;
+    if (early.count > 0) this.assigner.identifyEarly(early, result.noiseUv);
+    (this.earlyTally ??= new EarlyIdTally()).recordEarly(early);
+  }
+
+  /** The per-spike fast pass: the unit ids the rules need (without early identification), into the batch. */
   assign(result: SnippetResult): void {
     if (result.spikes.count > 0) this.assigner.assign(result.spikes, result.noiseUv);
   }
@@ -133,7 +149,9 @@ export class OnlineUnits {
   completeAssignment(result: SnippetResult): void {
     const batch = result.spikes;
     if (batch.count === 0) return;
+    const detected = batch.count;
     this.assigner.resolveDeferred?.(batch, result.noiseUv);
+    this.earlyTally?.compareFull(batch, detected);
     this.tracker.onSpikes(batch);
     this.spikes += batch.count;
     for (let k = 0; k < batch.count; k++) if (batch.unitId[k] >= 0) this.assignedSpikes++;
@@ -223,6 +241,7 @@ export class OnlineUnits {
       inFlight: this.classifier?.inFlight ?? 0,
       backend: this.backend,
       model: this.classifier?.modelName ?? null,
+      earlyIds: this.earlyTally?.counts() ?? null,
     };
   }
 

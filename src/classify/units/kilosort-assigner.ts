@@ -11,7 +11,8 @@ import { CandidateIndex } from './candidate-index.js';
 import type { KilosortFolder } from './kilosort-folder.js';
 import { TemplateBank } from './template-bank.js';
 import { TemplateMatcher, type MatchOptions } from './template-matcher.js';
-import { checkSnippetWindow, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
+import { EarlyIdentifier } from './early-identifier.js';
+import { checkEarlyWindow, checkSnippetWindow, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
 
 export interface KilosortAssignerOptions {
   /** Templates compared with a spike: those whose peak is within this distance of its peak channel. */
@@ -34,6 +35,7 @@ export class KilosortAssigner implements UnitAssigner {
   private readonly bank: TemplateBank;
   private readonly index: CandidateIndex;
   private readonly matcher: TemplateMatcher;
+  private readonly early: EarlyIdentifier;
   private checked = false;
   private readonly unitPeak = new Map<number, number>();
 
@@ -83,10 +85,12 @@ export class KilosortAssigner implements UnitAssigner {
     });
     const matchOptions: MatchOptions = { maxShift: options.maxShiftSamples, minScale: 0, maxScale: Infinity, maxExcessSigma: options.maxExcessSigma, maxTemplateError: options.maxTemplateError };
     this.matcher = new TemplateMatcher(this.bank, layout.channelCount, options.maxSnippetRows, matchOptions);
+    this.early = new EarlyIdentifier(STAGE, this.bank, this.index, layout.channelCount, options.maxSnippetRows, matchOptions);
   }
 
-  checkSnippetGeometry(samplesBefore: number, samplesAfter: number): void {
+  checkSnippetGeometry(samplesBefore: number, samplesAfter: number, _sampleRateHz?: number, earlySamplesAfter = 0): void {
     checkSnippetWindow(STAGE, samplesBefore, samplesAfter, this.bank.windowBefore, this.bank.windowAfter, this.options.maxShiftSamples);
+    if (earlySamplesAfter > 0) checkEarlyWindow(STAGE, samplesBefore, earlySamplesAfter, this.bank.windowBefore, this.options.maxShiftSamples);
   }
 
   private checkGeometry(batch: SnippetBatch): void {
@@ -105,6 +109,10 @@ export class KilosortAssigner implements UnitAssigner {
       const m = this.matcher.match(batch, k, noiseUv, index.lists, index.offset(ch), index.counts[ch]);
       batch.unitId[k] = m.accepted ? this.bank.unitOf[m.template] : -1;
     }
+  }
+
+  identifyEarly(batch: SnippetBatch, noiseUv: Float32Array): void {
+    this.early.identify(batch, noiseUv);
   }
 
   maintain(): readonly UnitEvent[] {

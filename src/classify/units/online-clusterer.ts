@@ -41,7 +41,8 @@ import { SplitTest, warmUpSplitTest } from './split-test.js';
 import { TemplateBank } from './template-bank.js';
 import { TemplateMatcher, type MatchOptions } from './template-matcher.js';
 import { OverlapPeeler } from './overlap-peeler.js';
-import { checkSnippetWindow, type DetectionGeometry, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
+import { EarlyIdentifier } from './early-identifier.js';
+import { checkEarlyWindow, checkSnippetWindow, type DetectionGeometry, type UnitAssigner, type UnitEvent } from './unit-assigner.js';
 import { neighbourhoodsByRadius, type Neighbourhoods } from '../../probe/neighbourhoods.js';
 
 export interface OnlineClusterOptions {
@@ -155,6 +156,7 @@ export class OnlineClusterer implements UnitAssigner {
   private bank: TemplateBank | null = null;
   private matcher: TemplateMatcher | null = null;
   private peeler: OverlapPeeler | null = null;
+  private early: EarlyIdentifier | null = null;
   private geometry: DetectionGeometry | null = null;
   /** Snippet rows of each channel (pipeline.snippets.radiusUm), for the spikes recovered. */
   private snippetHoods: Neighbourhoods | null = null;
@@ -206,11 +208,12 @@ export class OnlineClusterer implements UnitAssigner {
     this.deferredK = new Int32Array(maxDeferred);
   }
 
-  checkSnippetGeometry(samplesBefore: number, samplesAfter: number, sampleRateHz: number): void {
+  checkSnippetGeometry(samplesBefore: number, samplesAfter: number, sampleRateHz: number, earlySamplesAfter = 0): void {
     const o = this.options;
     const before = Math.round((o.windowBeforeMs * sampleRateHz) / 1000);
     const after = Math.round((o.windowAfterMs * sampleRateHz) / 1000);
     checkSnippetWindow(STAGE, samplesBefore, samplesAfter, before, after, o.maxShiftSamples);
+    if (earlySamplesAfter > 0) checkEarlyWindow(STAGE, samplesBefore, earlySamplesAfter, before, o.maxShiftSamples);
   }
 
   private setUp(batch: SnippetBatch): void {
@@ -231,6 +234,7 @@ export class OnlineClusterer implements UnitAssigner {
       minUnitSpikes: o.promoteSpikes,
       maxOthers: 3,
     });
+    this.early = new EarlyIdentifier(STAGE, this.bank, this.index, this.layout.channelCount, Math.max(batch.neighbourCapacity, o.maxRows), this.matchOptions());
     this.createdAtS = new Float64Array(capacity);
     this.lastHitS = new Float64Array(capacity);
     this.promotedAtS = new Float64Array(capacity);
@@ -265,6 +269,7 @@ export class OnlineClusterer implements UnitAssigner {
     this.options = { ...this.options, ...acceptance };
     this.matcher?.setOptions(this.matchOptions());
     this.peeler?.setMatchOptions(this.matchOptions());
+    this.early?.setOptions(this.matchOptions());
   }
 
   private matchOptions(): MatchOptions {
@@ -302,6 +307,12 @@ export class OnlineClusterer implements UnitAssigner {
       }
       this.take(batch, k, timeS, m.accepted, m.template, m.shift);
     }
+  }
+
+  /** Early identification (early-identifier.ts); before the first full snippet there are no templates: every spike −1. */
+  identifyEarly(batch: SnippetBatch, noiseUv: Float32Array): void {
+    if (this.early) this.early.identify(batch, noiseUv);
+    else batch.unitId.fill(-1, 0, batch.count);
   }
 
   /**

@@ -60,7 +60,17 @@ export interface MatchResult {
   accepted: boolean;
 }
 
+/** A matching window other than the bank's, in samples around the trough (early identification: a shorter one). */
+export interface MatchWindow {
+  readonly before: number;
+  readonly after: number;
+}
+
 export class TemplateMatcher {
+  readonly windowBefore: number;
+  readonly windowAfter: number;
+  /** The bank's per-row energies hold for the bank's window only; another window computes its own. */
+  private readonly bankWindow: boolean;
   /** Row of each channel in the current snippet, −1 elsewhere. */
   private readonly snippetRowOf: Int32Array;
   private readonly weightOfRow: Float64Array;
@@ -72,7 +82,14 @@ export class TemplateMatcher {
     channelCount: number,
     maxSnippetRows: number,
     private options: MatchOptions,
+    window?: MatchWindow,
   ) {
+    this.windowBefore = window?.before ?? bank.windowBefore;
+    this.windowAfter = window?.after ?? bank.windowAfter;
+    if (!(this.windowBefore >= 0 && this.windowAfter >= 0 && this.windowBefore <= bank.alignIndex && bank.alignIndex + this.windowAfter < bank.length)) {
+      throw new RangeError(`TemplateMatcher: the window ${-this.windowBefore}…+${this.windowAfter} around index ${bank.alignIndex} must lie inside the templates' ${bank.length} samples`);
+    }
+    this.bankWindow = this.windowBefore === bank.windowBefore && this.windowAfter === bank.windowAfter;
     this.snippetRowOf = new Int32Array(channelCount).fill(-1);
     this.weightOfRow = new Float64Array(maxSnippetRows);
     this.xxByShift = new Float64Array(2 * options.maxShift + 1);
@@ -97,9 +114,10 @@ export class TemplateMatcher {
     const L = batch.snippetLength;
     const rowBase = k * rows;
     const wf = batch.waveformsUv;
-    const before = bank.windowBefore;
-    const after = bank.windowAfter;
+    const before = this.windowBefore;
+    const after = this.windowAfter;
     const width = before + after + 1;
+    const bankWindow = this.bankWindow;
     const result = this.result;
     result.template = -1;
     result.accepted = false;
@@ -145,7 +163,8 @@ export class TemplateMatcher {
         const ch = bank.channels[tRow0 + r];
         if (this.snippetRowOf[ch] >= 0) continue;
         const sigma = noiseUv[ch];
-        tt += bank.rowEnergy[tRow0 + r] * (sigma > 0 ? 1 / (sigma * sigma) : 1);
+        const energy = bankWindow ? bank.rowEnergy[tRow0 + r] : this.windowEnergy(tRow0 + r);
+        tt += energy * (sigma > 0 ? 1 / (sigma * sigma) : 1);
       }
       for (let h = -halfMax; h <= halfMax; h += step) {
         // Shift h / 2 samples; an odd h compares the snippet at shift ⌊h/2⌋ with the template
@@ -172,9 +191,17 @@ export class TemplateMatcher {
               e += v * v;
             }
             covered += e * w;
-          } else {
+          } else if (bankWindow) {
             for (let t = 0; t < width; t++) d += wf[xBase + t] * bank.data[tBase + t];
             covered += bank.rowEnergy[tRow0 + r] * w;
+          } else {
+            let e = 0;
+            for (let t = 0; t < width; t++) {
+              const v = bank.data[tBase + t];
+              d += wf[xBase + t] * v;
+              e += v * v;
+            }
+            covered += e * w;
           }
           dot += d * w;
         }
@@ -201,5 +228,14 @@ export class TemplateMatcher {
     result.samples = samples;
     result.accepted = result.template >= 0 && result.residual <= result.bound && result.scale > 0;
     return result;
+  }
+
+  /** A template row's energy over this matcher's window (`row` = template × maxRows + r). */
+  private windowEnergy(row: number): number {
+    const bank = this.bank;
+    const base = row * bank.length + bank.alignIndex;
+    let e = 0;
+    for (let t = -this.windowBefore; t <= this.windowAfter; t++) e += bank.data[base + t] * bank.data[base + t];
+    return e;
   }
 }

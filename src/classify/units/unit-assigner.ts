@@ -40,6 +40,12 @@ export interface UnitAssigner {
   /** Writes `batch.unitId[k]` for every snippet (−1: matches no unit). Allocates nothing. */
   assign(batch: SnippetBatch, noiseUv: Float32Array): void;
   /**
+   * Early identification (early-identifier.ts): writes `batch.unitId[k]` for every short snippet
+   * of a result's `early` batch, from the templates as they stand, changing nothing. Allocates
+   * nothing per spike.
+   */
+  identifyEarly(batch: SnippetBatch, noiseUv: Float32Array): void;
+  /**
    * Optional second pass over the same batch, after the stimulation path: work assign() left
    * because the rules must not wait for it (overlap resolution); it may set unit ids assign() left
    * at −1 and, if it recovers spikes the detector dropped (setDetectionGeometry), append them after
@@ -64,7 +70,7 @@ export interface UnitAssigner {
    * Refuses snippets too short for the matching window, so that a daemon can refuse its config at
    * start-up rather than fail every block (the first batch is checked the same way).
    */
-  checkSnippetGeometry(samplesBefore: number, samplesAfter: number, sampleRateHz: number): void;
+  checkSnippetGeometry(samplesBefore: number, samplesAfter: number, sampleRateHz: number, earlySamplesAfter?: number): void;
   /** Units currently alive. */
   unitIds(): number[];
   /** Where a unit lives: its peak channel, or −1. */
@@ -77,6 +83,19 @@ export function checkSnippetWindow(stage: string, samplesBefore: number, samples
   throw new OptoloopError(
     'E_OPTIONS_INVALID',
     `${stage}: snippets of ${samplesBefore} + ${samplesAfter} samples around the peak are too short for a matching window of ${windowBefore} + ${windowAfter} samples with shifts of ±${maxShiftSamples}; expected pipeline.snippets samplesBefore ≥ ${windowBefore + maxShiftSamples} and samplesAfter ≥ ${windowAfter + maxShiftSamples}`,
+    { stage },
+  );
+}
+
+/**
+ * The refusal for short snippets (early identification) too short to match on: the window needs
+ * the templates' samples before the trough and at least one sample after it, each with the shifts.
+ */
+export function checkEarlyWindow(stage: string, samplesBefore: number, earlySamplesAfter: number, windowBefore: number, maxShiftSamples: number): void {
+  if (samplesBefore >= windowBefore + maxShiftSamples && earlySamplesAfter >= 1 + maxShiftSamples) return;
+  throw new OptoloopError(
+    'E_OPTIONS_INVALID',
+    `${stage}: early identification needs short snippets of at least ${windowBefore + maxShiftSamples} + ${1 + maxShiftSamples} samples around the peak (the matching window's ${windowBefore} before and 1 after, with shifts of ±${maxShiftSamples}); expected pipeline.snippets.earlySamplesAfter ≥ ${1 + maxShiftSamples} (or 0: off), got ${earlySamplesAfter}`,
     { stage },
   );
 }
