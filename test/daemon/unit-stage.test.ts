@@ -76,7 +76,7 @@ async function triggerDelays(pipeline: Record<string, unknown>): Promise<{ delay
   const daemon = await Daemon.start(c, { log });
   const delays: number[] = [];
   daemon.acks$.subscribe(({ ack }) => {
-    if (ack.kind === 'trigger' && ack.ok && ack.cause?.reason === 'rule:any' && ack.deviceTimeUs !== null) delays.push(Math.round((ack.deviceTimeUs * 30_000) / 1e6) - ack.cause.sampleIndex);
+    if (ack.kind === 'trigger' && ack.ok && ack.cause?.reason === 'rule:any' && ack.cause.sampleIndex !== null && ack.deviceTimeUs !== null) delays.push(Math.round((ack.deviceTimeUs * 30_000) / 1e6) - ack.cause.sampleIndex);
   });
   await daemon.done;
   await daemon.stop();
