@@ -5,7 +5,8 @@
 //
 //   node --import tsx scripts/evaluate-cerebellum.ts [--duration 600] [--seed 1] [--model cerebellum] [--out FILE]
 //     [--channels 384] [--clustering '{"mergeMaxChi2": 6}'] [--assignment '{"maxTemplateError": 0.03}']
-//     (classifier.clustering / classifier.assignment overrides, for tuning)
+//     (classifier.clustering / classifier.assignment overrides, for tuning) [--early 12]
+//     (--early N: early identification, pipeline.snippets.earlySamplesAfter N: its ids scored too)
 //
 // Definitions (printed with the figures):
 // - spike matching: a detected spike ↔ a ground-truth spike within ±0.5 ms whose unit's peak
@@ -27,6 +28,8 @@ import { OnlineClusterer } from '../src/classify/units/online-clusterer.js';
 import { percent, formatConfusion } from '../src/classify/train/metrics.js';
 import { splitMetrics } from '../src/classify/eval/split-metrics.js';
 import { packageRoot } from '../src/core/package-root.js';
+import type { DetectedSpikes, MatchScore } from '../src/classify/eval/ground-truth-match.js';
+import { describeEarlyIds, type EarlyIdCounts } from '../src/classify/units/early-id-tally.js';
 
 export interface CerebellumEvaluation {
   readonly text: string;
@@ -36,9 +39,10 @@ export interface CerebellumEvaluation {
   readonly medianTimeToLabelS: number | null;
 }
 
-export async function evaluateCerebellum(options: { durationS: number; seed: number; model: string; channels?: number; clustering?: object; assignment?: object; log?: (l: string) => void }): Promise<CerebellumEvaluation> {
+export async function evaluateCerebellum(options: { durationS: number; seed: number; model: string; channels?: number; clustering?: object; assignment?: object; earlySamplesAfter?: number; log?: (l: string) => void }): Promise<CerebellumEvaluation> {
   const run = await runSimulation({
     sim: { preset: 'cerebellum', channels: options.channels ?? 384, seed: options.seed },
+    pipeline: options.earlySamplesAfter ? { snippets: { earlySamplesAfter: options.earlySamplesAfter } } : undefined,
     durationS: options.durationS,
     classifier: classifierConfig({ model: options.model, clustering: options.clustering, assignment: options.assignment }),
     log: options.log,
@@ -88,6 +92,7 @@ export async function evaluateCerebellum(options: { durationS: number; seed: num
       `completeness (share of a ground-truth unit's assigned spikes in its largest detected unit): median ${percent(split.medianCompleteness)}, pooled ${percent(split.pooledCompleteness)}; ≥ 80 % for ${split.completeAt80} of ${split.truthUnits}`,
       `clustering counters: ${run.units.assigner instanceof OnlineClusterer ? JSON.stringify(run.units.assigner.counters) : 'n/a'}`,
       `one-to-one accuracy ${percent(split.oneToOneAccuracy)} (each detected unit paired with at most one ground-truth unit and vice versa); pair recall ${percent(split.pairRecall)}, pair precision ${percent(split.pairPrecision)}`,
+      ...(run.earlyDetected ? [earlyLine(run.earlyDetected, run.detected, score, options.earlySamplesAfter!, status.earlyIds)] : []),
       `cell-type accuracy on labelled units: ${percent(correct / labelled)} (${correct}/${labelled})`,
       formatConfusion(confusion, classes),
       `time to final label: median ${median === null ? 'n/a' : `${median.toFixed(1)} s`} (${times.length} units; quartiles ${times.length ? `${times[Math.floor(times.length / 4)].toFixed(1)} / ${times[Math.floor((3 * times.length) / 4)].toFixed(1)} s` : 'n/a'})`,
@@ -98,13 +103,37 @@ export async function evaluateCerebellum(options: { durationS: number; seed: num
   }
 }
 
+/**
+ * Early identification scored like the final ids: each detected spike's early id (found by its
+ * trough sample and peak channel) mapped through the final ids' majority mapping, against its
+ * ground-truth unit; and how the early ids compare with the final ones.
+ */
+function earlyLine(early: DetectedSpikes, detected: DetectedSpikes, score: MatchScore, samplesAfter: number, counts: EarlyIdCounts | null): string {
+  const earlyIdOf = new Map<string, number>();
+  for (let i = 0; i < early.count; i++) earlyIdOf.set(`${early.sample[i]}:${early.channel[i]}`, early.unit[i]);
+  let matched = 0;
+  let withId = 0;
+  let correct = 0;
+  for (let d = 0; d < score.truthOfDetected.length; d++) {
+    const truth = score.truthOfDetected[d];
+    if (truth < 0) continue;
+    const id = earlyIdOf.get(`${detected.sample[d]}:${detected.channel[d]}`);
+    if (id === undefined) continue;
+    matched++;
+    if (id < 0) continue;
+    withId++;
+    if (score.units.get(id)?.truthUnit === truth) correct++;
+  }
+  return `early identification (${samplesAfter} samples after the trough, what the rules act on): ${percent(withId / matched)} of matched spikes carry an early id; accuracy ${percent(correct / withId)} (the final ids' majority mapping); ${counts ? describeEarlyIds(counts) : ''}`;
+}
+
 if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
   const args = process.argv.slice(2);
   const value = (flag: string) => {
     const i = args.indexOf(flag);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const result = await evaluateCerebellum({ durationS: Number(value('--duration') ?? 600), seed: Number(value('--seed') ?? 1), model: value('--model') ?? 'cerebellum', channels: value('--channels') ? Number(value('--channels')) : undefined, clustering: value('--clustering') ? JSON.parse(value('--clustering')!) : undefined, assignment: value('--assignment') ? JSON.parse(value('--assignment')!) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
+  const result = await evaluateCerebellum({ durationS: Number(value('--duration') ?? 600), seed: Number(value('--seed') ?? 1), model: value('--model') ?? 'cerebellum', channels: value('--channels') ? Number(value('--channels')) : undefined, clustering: value('--clustering') ? JSON.parse(value('--clustering')!) : undefined, earlySamplesAfter: value('--early') ? Number(value('--early')) : undefined, assignment: value('--assignment') ? JSON.parse(value('--assignment')!) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
   console.log(result.text);
   const out = value('--out') ?? join(packageRoot(), 'test-artifacts', 'evaluate-cerebellum.txt');
   writeFileSync(out, `${result.text}\n`);

@@ -15,12 +15,13 @@
  *   source emits block k when its last sample is due, so sample i is due at
  *   start + (i + 1 − firstFrame) / fs (SimSource.sampleDueTimeNs). Times of the two processes are
  *   put on one clock through CLOCK_MONOTONIC, which all processes share.
- *   It is split into: sample → its block arrived (the wait for data: the snippet's samples after
- *   the peak, the block framing, the pacing), and block arrival → device read.
+ *   It is split into: sample → its block arrived (the wait for data: the samples after the peak
+ *   that the rules' unit id needs — the early snippet's, or the full one's —, the block framing,
+ *   the pacing), and block arrival → device read.
  * - end to end from the deciding sample (b'): the last sample of the block that carried the spike
  *   to the rules — the sample whose acquisition made the decision possible, which is how an
  *   acquisition-to-output figure such as SpikeGLX's is taken — → the emulator's read. (b) minus (b')
- *   is the wait for the waveform after the peak that unit assignment needs, plus block framing.
+ *   is the wait for the samples after the peak that the unit id needs, plus block framing.
  * Also: the daemon's rule-decision histogram, refused triggers per limit, source pacing lateness,
  * source buffer occupancy and blocks dropped (from the bus's status messages), event-loop delay
  * and GC pauses, what the bus subscriber received.
@@ -28,7 +29,8 @@
  *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--early=N] [--block-frames=N] [--socat] [--normal-priority] [--emulator-normal-priority] [--heap-profile=FILE]
  *
  * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
- * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs).
+ * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs),
+ * early identification from 12 samples after the peak for the rules (--early=0: off), 1 ms blocks.
  *
  * This measures the host stack (Node, the pty), not USB: a real Pulse Pal 2 adds its USB
  * CDC transfer and up to one 50 µs firmware cycle.
@@ -80,10 +82,11 @@ const WARMUP_S = Number(positional[1] ?? 8);
 /** Snippet samples after the peak: the pipeline's default (60, what the C4 waveform needs) unless given, to see what that wait costs. */
 const SAMPLES_AFTER = positional[2] === undefined ? null : Math.floor(Number(positional[2]));
 /**
- * `--early=N`: early identification (pipeline.snippets.earlySamplesAfter N): the rules act on unit
- * ids matched N samples after the trough, not on the full snippet's. 0: off.
+ * Early identification (pipeline.snippets.earlySamplesAfter): the rules act on unit ids matched 12
+ * samples (the detector's peak window) after the trough, as a closed-loop rig is advised to run;
+ * `--early=N` another length, `--early=0` the full snippet's ids (the daemon's default).
  */
-const EARLY_SAMPLES_AFTER = Math.floor(Number(process.argv.find((a) => a.startsWith('--early='))?.slice('--early='.length) ?? 0));
+const EARLY_SAMPLES_AFTER = Math.floor(Number(process.argv.find((a) => a.startsWith('--early='))?.slice('--early='.length) ?? 12));
 /** `--block-frames=N`: frames per source block (default 30, 1 ms): the framing's share of the wait. */
 const BLOCK_FRAMES_ARG = process.argv.find((a) => a.startsWith('--block-frames='))?.slice('--block-frames='.length);
 const CHANNELS = 384;

@@ -34,6 +34,8 @@ export interface SimRun {
   readonly simulation: Simulation;
   readonly units: OnlineUnits;
   readonly detected: DetectedSpikes;
+  /** With early identification (pipeline.snippets.earlySamplesAfter): the same spikes with their early ids (null without). */
+  readonly earlyDetected: DetectedSpikes | null;
   readonly truth: TruthSpikes;
   readonly wallS: number;
 }
@@ -48,14 +50,15 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const units = await OnlineUnits.create({ config: options.classifier, layout, sampleRateHz: rate, maxSnippetRows: maxRows, log: options.log });
   units.assigner.setDetectionGeometry?.(detectionGeometryOf(pipelineOptions));
   const spikes = new SpikeLog();
+  const earlySpikes = new SpikeLog();
   const subject = new Subject<Int16SampleBlock>();
   let failure: unknown = null;
   subject.pipe(buildPipeline(options.pipeline, layout)).subscribe({
     next: (result) => {
       if (!hasSnippets(result)) return;
       units.process(result as SnippetResult);
-      const b = result.spikes;
-      spikes.take(b);
+      spikes.take(result.spikes);
+      if (result.early) earlySpikes.take(result.early);
     },
     error: (e) => (failure = e),
   });
@@ -93,12 +96,13 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   subject.complete();
   await units.flush(total / rate);
   const resolve = units.assigner instanceof OnlineClusterer ? (id: number) => (units.assigner as OnlineClusterer).resolve(id) : (id: number) => id;
-  for (let i = 0; i < spikes.count; i++) if (spikes.unit[i] >= 0) spikes.unit[i] = resolve(spikes.unit[i]);
+  for (const log of [spikes, earlySpikes]) for (let i = 0; i < log.count; i++) if (log.unit[i] >= 0) log.unit[i] = resolve(log.unit[i]);
   const truth = truthSpikesOf(simulation);
   return {
     simulation,
     units,
     detected: spikes.detected(),
+    earlyDetected: pipelineOptions.snippets.earlySamplesAfter > 0 ? earlySpikes.detected() : null,
     truth,
     wallS: (performance.now() - started) / 1000,
   };
