@@ -8,6 +8,7 @@
 import type { SnippetBatch } from '../../src/core/spikes.js';
 import { buildLayout, type ChannelLayout } from '../../src/probe/channel-layout.js';
 import { neighbourhoodsByRadius, type Neighbourhoods } from '../../src/probe/neighbourhoods.js';
+import { TemplateBank } from '../../src/classify/units/template-bank.js';
 
 export const RATE_HZ = 30000;
 export const BEFORE = 30;
@@ -104,4 +105,23 @@ export function addSpike(batch: SnippetBatch, hoods: Neighbourhoods, unit: World
 
 export function worldHoods(layout: ChannelLayout, radiusUm = 60): Neighbourhoods {
   return neighbourhoodsByRadius(layout, radiusUm);
+}
+
+/** A bank of one template: the unit's noise-free waveform on its peak channel's neighbourhood (up to 12 rows), matching window −before…+after. */
+export function bankOfUnit(hoods: Neighbourhoods, unit: WorldUnit, windowBefore: number, windowAfter: number): TemplateBank {
+  const bank = new TemplateBank(1, 12, LENGTH, BEFORE, windowBefore, windowAfter);
+  const start = hoods.offsets[unit.peakChannel];
+  const rows = Math.min(12, hoods.offsets[unit.peakChannel + 1] - start);
+  bank.active[0] = 1;
+  bank.rowCount[0] = rows;
+  bank.peakChannel[0] = unit.peakChannel;
+  bank.spikeCount[0] = 1000;
+  for (let r = 0; r < rows; r++) {
+    const ch = hoods.indices[start + r];
+    bank.channels[r] = ch;
+    bank.rowWeight[r] = 1000;
+    for (let t = 0; t < LENGTH; t++) bank.data[r * LENGTH + t] = unit.footprintUv[ch] * unitWaveform(((t - BEFORE) * 1000) / RATE_HZ, unit.widthMs);
+    bank.refreshRowEnergy(0, r);
+  }
+  return bank;
 }

@@ -2,11 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SnippetBatch } from '../../../src/core/spikes.js';
 import { DEFAULT_ONLINE_CLUSTER_OPTIONS, OnlineClusterer } from '../../../src/classify/units/online-clusterer.js';
-import { TemplateBank } from '../../../src/classify/units/template-bank.js';
 import { TemplateMatcher, type MatchOptions } from '../../../src/classify/units/template-matcher.js';
 import { EarlyIdTally, describeEarlyIds } from '../../../src/classify/units/early-id-tally.js';
 import { seededRandom } from '../../helpers/seeded.js';
-import { BEFORE, LENGTH, RATE_HZ, addSpike, allocateSnippets, makeUnit, twoColumnLayout, unitWaveform, worldHoods } from '../../helpers/snippet-world.js';
+import { BEFORE, LENGTH, RATE_HZ, addSpike, allocateSnippets, bankOfUnit, makeUnit, twoColumnLayout, worldHoods } from '../../helpers/snippet-world.js';
 
 const NOISE_UV = 8;
 const layout = twoColumnLayout(48);
@@ -77,24 +76,12 @@ test('early ids from 12 samples after the trough: the full assignment confirms t
 });
 
 test('the early matcher compares only its own window: a difference after it does not count', () => {
-  const unit = makeUnit(twoColumnLayout(24), 0, 10, 200, 300, 0.25);
   const small = twoColumnLayout(24);
   const smallHoods = worldHoods(small);
-  const bank = new TemplateBank(1, 12, LENGTH, BEFORE, 10, 24);
+  const unit = makeUnit(small, 0, 10, 200, 300, 0.25);
+  const bank = bankOfUnit(smallHoods, unit, 10, 24);
   const start = smallHoods.offsets[unit.peakChannel];
-  const rows = Math.min(12, smallHoods.offsets[unit.peakChannel + 1] - start);
-  bank.active[0] = 1;
-  bank.rowCount[0] = rows;
-  bank.peakChannel[0] = unit.peakChannel;
-  bank.spikeCount[0] = 1000;
-  bank.unitOf[0] = 5;
-  for (let r = 0; r < rows; r++) {
-    const ch = smallHoods.indices[start + r];
-    bank.channels[r] = ch;
-    bank.rowWeight[r] = 1000;
-    for (let t = 0; t < LENGTH; t++) bank.data[r * LENGTH + t] = unit.footprintUv[ch] * unitWaveform(((t - BEFORE) * 1000) / RATE_HZ, unit.widthMs);
-    bank.refreshRowEnergy(0, r);
-  }
+  const rows = bank.rowCount[0];
   const batch = allocateSnippets(smallHoods, 1);
   addSpike(batch, smallHoods, unit, 1000, 1, seededRandom(9));
   // Another cell's spike 20 samples after the trough: outside a window that ends 11 samples after it.

@@ -1,9 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TemplateBank } from '../../../src/classify/units/template-bank.js';
 import { TemplateMatcher, type MatchOptions } from '../../../src/classify/units/template-matcher.js';
 import { seededRandom } from '../../helpers/seeded.js';
-import { BEFORE, LENGTH, RATE_HZ, addSpike, allocateSnippets, makeUnit, twoColumnLayout, unitWaveform, worldHoods } from '../../helpers/snippet-world.js';
+import { addSpike, allocateSnippets, bankOfUnit, makeUnit, twoColumnLayout, worldHoods } from '../../helpers/snippet-world.js';
 
 const layout = twoColumnLayout(24);
 const hoods = worldHoods(layout);
@@ -13,26 +12,10 @@ const WINDOW_BEFORE = 10;
 const WINDOW_AFTER = 24;
 
 /** One template: the unit's noise-free waveform on its peak channel's neighbourhood. */
-function bankOfUnit(): TemplateBank {
-  const bank = new TemplateBank(1, 12, LENGTH, BEFORE, WINDOW_BEFORE, WINDOW_AFTER);
-  const start = hoods.offsets[unit.peakChannel];
-  const rows = Math.min(12, hoods.offsets[unit.peakChannel + 1] - start);
-  bank.active[0] = 1;
-  bank.rowCount[0] = rows;
-  bank.peakChannel[0] = unit.peakChannel;
-  bank.spikeCount[0] = 1000;
-  for (let r = 0; r < rows; r++) {
-    const ch = hoods.indices[start + r];
-    bank.channels[r] = ch;
-    bank.rowWeight[r] = 1000;
-    for (let t = 0; t < LENGTH; t++) bank.data[r * LENGTH + t] = unit.footprintUv[ch] * unitWaveform(((t - BEFORE) * 1000) / RATE_HZ, unit.widthMs);
-    bank.refreshRowEnergy(0, r);
-  }
-  return bank;
-}
+const bankOfTheUnit = () => bankOfUnit(hoods, unit, WINDOW_BEFORE, WINDOW_AFTER);
 
 test('half-sample shifts: a spike half a sample late is matched at +½ with far less residual than at a whole shift', () => {
-  const bank = bankOfUnit();
+  const bank = bankOfTheUnit();
   const batch = allocateSnippets(hoods, 1);
   // Noise σ = 1 µV against a 300 µV, 0.25 ms spike: the residual is the misalignment.
   addSpike(batch, hoods, unit, 1000, 1, seededRandom(4), 1, 0.5);
@@ -51,7 +34,7 @@ test('half-sample shifts: a spike half a sample late is matched at +½ with far 
 });
 
 test('half-sample shifts off: only whole shifts are reported', () => {
-  const bank = bankOfUnit();
+  const bank = bankOfTheUnit();
   const batch = allocateSnippets(hoods, 1);
   addSpike(batch, hoods, unit, 1000, 1, seededRandom(5), 1, -0.5);
   const m = new TemplateMatcher(bank, layout.channelCount, hoods.maxSize, { maxShift: 1, minScale: 0.6, maxScale: 1.6, maxExcessSigma: 6, maxTemplateError: 0.03 }).match(batch, 0, noise, Int32Array.of(0), 0, 1);
