@@ -10,13 +10,14 @@
 // The evaluation recordings (scripts/evaluate-cerebellum.ts, seed 1) are never among the training
 // seeds. Libraries and logs go to test-artifacts/models/; the models to models/<name>/.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { LibraryUnitInput } from '../src/classify/library.js';
 import { validateLibrary } from '../src/classify/library.js';
 import { simulatedLibrary } from '../src/classify/eval/sim-library.js';
 import { main } from '../src/cli/main.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { convertGroundTruth, defaultGroundTruthFolder } from './cellexplorer-library.js';
+import { isScriptMain } from './script-main.js';
 
 const work = join(packageRoot(), 'test-artifacts', 'models');
 
@@ -68,7 +69,7 @@ export async function buildCortex(durationS = 200): Promise<void> {
     '--description', 'Cortical classes, trained on the simulator cortex preset (seeds 21 and 22, 200 s, 64 ch) and the CellExplorer ground-truth PV/SST/VIP cells; waveforms cut to −0.65…+0.75 ms (the real cells’ common window)']);
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
+if (isScriptMain(import.meta.url)) {
   const [what, ...rest] = process.argv.slice(2);
   const value = (flag: string) => {
     const i = rest.indexOf(flag);

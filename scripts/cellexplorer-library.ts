@@ -11,11 +11,12 @@
 // (default 20000, the live 3D-ACG's limit; the 9 pyramidal cells have none stored). Duplicate spike
 // times (delta 0 in the source) are kept: they are the recording's. Layer: null (not given).
 import { existsSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { LibraryUnitInput } from '../src/classify/library.js';
 import { validateLibrary } from '../src/classify/library.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { loadGroundTruth, type GroundTruthCell } from '../src/io/cellexplorer-groundtruth.js';
+import { isScriptMain } from './script-main.js';
 
 export interface ConvertOptions {
   readonly dataFolder: string;
@@ -58,7 +59,7 @@ export function convertGroundTruth(options: ConvertOptions): LibraryUnitInput[] 
   return set.cells.map((c) => cellToUnit(c, options.maxSpikes ?? 20000));
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
+if (isScriptMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const value = (flag: string) => {
     const i = args.indexOf(flag);

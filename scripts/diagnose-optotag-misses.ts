@@ -18,11 +18,11 @@
 //
 //   node --import tsx scripts/diagnose-optotag-misses.ts [--channels 384] [--seed 2] [--only adaptive|fixed]
 //       [--max-pulses 300] [--pipeline '{"detect":{...}}'] [--all]   (--all: list every opsin cell)
-import { resolve } from 'node:path';
 import { truthSpikesOf } from '../src/classify/eval/sim-run.js';
 import { lowerBound } from '../src/closedloop/optotag-offline.js';
 import { runOptotagSim, type OptotagSimReport, type TruthUnitScore } from '../src/daemon/optotag-sim.js';
 import { pipelineOptionsSchema, validateOptions } from '../src/pipeline/options.js';
+import { isScriptMain } from './script-main.js';
 
 const FATES = ['own', 'fragment', 'other', 'unassigned', 'unassignedOverlapped', 'collision', 'collisionByEvoked', 'offTime', 'missed'] as const;
 type Fate = (typeof FATES)[number];
@@ -164,7 +164,7 @@ export function formatDiagnosis(r: OptotagSimReport, cells: readonly CellDiagnos
   return lines.join('\n');
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
+if (isScriptMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const value = (flag: string) => {
     const i = args.indexOf(flag);

@@ -17,7 +17,6 @@
 // Caveat printed with the figures: labs and classes coincide (all SST and VIP cells are Allen
 // Institute recordings), so part of what separates the classes may be the lab.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { validateLibrary, type LibraryUnit } from '../src/classify/library.js';
 import { troughToPeakMs } from '../src/classify/features/waveform-metrics.js';
 import { loadTf } from '../src/classify/model/tf-backend.js';
@@ -26,6 +25,7 @@ import { manifestTemplate } from '../src/classify/train/manifest-template.js';
 import { evaluate, formatConfusion, percent, type Evaluation } from '../src/classify/train/metrics.js';
 import { crossValidate } from '../src/classify/train/trainer.js';
 import { convertGroundTruth, defaultGroundTruthFolder } from './cellexplorer-library.js';
+import { isScriptMain } from './script-main.js';
 
 export interface RuleInputs {
   readonly troughToPeakMs: number | null;
@@ -114,7 +114,7 @@ export function report(e: CellExplorerEvaluation): string {
   ].join('\n');
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
+if (isScriptMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const value = (flag: string) => {
     const i = args.indexOf(flag);

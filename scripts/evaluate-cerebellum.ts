@@ -21,7 +21,7 @@
 // - time to label: stream time from a unit's first spike to the classification that first gave
 //   the label it ends with.
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { classifierConfig, scoreRun } from '../src/classify/eval/sim-library.js';
 import { runSimulation } from '../src/classify/eval/sim-run.js';
 import { OnlineClusterer } from '../src/classify/units/online-clusterer.js';
@@ -30,6 +30,7 @@ import { splitMetrics } from '../src/classify/eval/split-metrics.js';
 import { packageRoot } from '../src/core/package-root.js';
 import type { DetectedSpikes, MatchScore } from '../src/classify/eval/ground-truth-match.js';
 import { describeEarlyIds, type EarlyIdCounts } from '../src/classify/units/early-id-tally.js';
+import { isScriptMain } from './script-main.js';
 
 export interface CerebellumEvaluation {
   readonly text: string;
@@ -127,7 +128,7 @@ function earlyLine(early: DetectedSpikes, detected: DetectedSpikes, score: Match
   return `early identification (${samplesAfter} samples after the trough, what the rules act on): ${percent(withId / matched)} of matched spikes carry an early id; accuracy ${percent(correct / withId)} (the final ids' majority mapping); ${counts ? describeEarlyIds(counts) : ''}`;
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
+if (isScriptMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const value = (flag: string) => {
     const i = args.indexOf(flag);

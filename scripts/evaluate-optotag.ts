@@ -9,10 +9,11 @@
 //       [--pipeline '{"detect":{"refractoryMs":0.5}}'] [--classifier '{"clustering":{"resolveOverlaps":false}}']
 //       [--optotag '{"stopping":{"noResponseMinSaltP":0.5}}']
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { packageRoot } from '../src/core/package-root.js';
 import { MemoryLog } from '../src/daemon/log.js';
 import { formatOptotagSimReport, runOptotagSim, type OptotagSimReport } from '../src/daemon/optotag-sim.js';
+import { isScriptMain } from './script-main.js';
 
 export async function evaluateOptotag(options: {
   channels: number;
@@ -66,7 +67,7 @@ export async function evaluateOptotag(options: {
   return { text: lines.join('\n'), reports };
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
+if (isScriptMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const value = (flag: string) => {
     const i = args.indexOf(flag);

@@ -24,10 +24,11 @@
 //   optogenetic work (seconds), and every session still has over 1 000 s of such time. When the
 //   free time runs out the sham has fewer pulses than the real train; the table shows both counts.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { packageRoot } from '../src/core/package-root.js';
 import { loadGroundTruth, mergeLightIntervals, type GroundTruthCell } from '../src/io/cellexplorer-groundtruth.js';
+import { isScriptMain } from './script-main.js';
 
 export const MIN_GROUP_PULSES = 20;
 export const SHAM_GUARD_S = 10;
@@ -285,7 +286,7 @@ export function summaryTable(results: readonly CellGroupResult[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${resolve(process.argv[1])}`).href) {
+if (isScriptMain(import.meta.url)) {
   const argv = process.argv.slice(2);
   const split = argv.indexOf('--');
   const own = split >= 0 ? argv.slice(0, split) : argv;
