@@ -125,3 +125,14 @@ export function bankOfUnit(hoods: Neighbourhoods, unit: WorldUnit, windowBefore:
   }
   return bank;
 }
+
+/** The short snippets of a full batch: each row's first BEFORE + 1 + earlyAfter samples, as snippets.ts cuts them. */
+export function shortSnippets(full: SnippetBatch, earlyAfter: number): SnippetBatch {
+  const length = full.samplesBefore + 1 + earlyAfter;
+  const rows = full.neighbourCapacity;
+  const waveformsUv = new Float32Array(full.peakSampleIndex.length * rows * length);
+  for (let k = 0; k < full.count; k++) {
+    for (let r = 0; r < rows; r++) waveformsUv.set(full.waveformsUv.subarray((k * rows + r) * full.snippetLength, (k * rows + r) * full.snippetLength + length), (k * rows + r) * length);
+  }
+  return { ...full, peakSampleIndex: full.peakSampleIndex.slice(), peakChannel: full.peakChannel.slice(), amplitudeUv: full.amplitudeUv.slice(), unitId: new Int32Array(full.unitId.length).fill(-1), channels: full.channels.slice(), samplesAfter: earlyAfter, snippetLength: length, waveformsUv };
+}

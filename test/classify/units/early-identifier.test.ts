@@ -5,24 +5,13 @@ import { DEFAULT_ONLINE_CLUSTER_OPTIONS, OnlineClusterer } from '../../../src/cl
 import { TemplateMatcher, type MatchOptions } from '../../../src/classify/units/template-matcher.js';
 import { EarlyIdTally, describeEarlyIds } from '../../../src/classify/units/early-id-tally.js';
 import { seededRandom } from '../../helpers/seeded.js';
-import { BEFORE, LENGTH, RATE_HZ, addSpike, allocateSnippets, bankOfUnit, makeUnit, twoColumnLayout, worldHoods } from '../../helpers/snippet-world.js';
+import { BEFORE, LENGTH, RATE_HZ, addSpike, allocateSnippets, bankOfUnit, makeUnit, shortSnippets, twoColumnLayout, worldHoods } from '../../helpers/snippet-world.js';
 
 const NOISE_UV = 8;
 const layout = twoColumnLayout(48);
 const hoods = worldHoods(layout);
 const noise = new Float32Array(layout.channelCount).fill(NOISE_UV);
 const EARLY_AFTER = 12;
-
-/** The short snippets of a full batch: each row's first BEFORE + 1 + earlyAfter samples, as snippets.ts cuts them. */
-function shortCopy(full: SnippetBatch, earlyAfter: number): SnippetBatch {
-  const length = full.samplesBefore + 1 + earlyAfter;
-  const rows = full.neighbourCapacity;
-  const waveformsUv = new Float32Array(full.peakSampleIndex.length * rows * length);
-  for (let k = 0; k < full.count; k++) {
-    for (let r = 0; r < rows; r++) waveformsUv.set(full.waveformsUv.subarray((k * rows + r) * full.snippetLength, (k * rows + r) * full.snippetLength + length), (k * rows + r) * length);
-  }
-  return { ...full, peakSampleIndex: full.peakSampleIndex.slice(), peakChannel: full.peakChannel.slice(), amplitudeUv: full.amplitudeUv.slice(), unitId: new Int32Array(full.unitId.length).fill(-1), channels: full.channels.slice(), samplesAfter: earlyAfter, snippetLength: length, waveformsUv };
-}
 
 test('early ids from 12 samples after the trough: the full assignment confirms them, and they change nothing', () => {
   const random = seededRandom(2);
@@ -39,7 +28,7 @@ test('early ids from 12 samples after the trough: the full assignment confirms t
   };
   // Before any full snippet there are no templates: every early id is −1.
   fill();
-  const cold = shortCopy(batch, EARLY_AFTER);
+  const cold = shortSnippets(batch, EARLY_AFTER);
   cold.unitId.fill(7);
   clusterer.identifyEarly(cold, noise);
   assert.equal(Array.from(cold.unitId.subarray(0, cold.count)), new Array(cold.count).fill(-1));
@@ -56,7 +45,7 @@ test('early ids from 12 samples after the trough: the full assignment confirms t
   let compared = 0;
   for (let b = 0; b < 300; b++) {
     fill();
-    const early = shortCopy(batch, EARLY_AFTER);
+    const early = shortSnippets(batch, EARLY_AFTER);
     const countersBefore = JSON.stringify(clusterer.counters);
     clusterer.identifyEarly(early, noise);
     assert.is(JSON.stringify(clusterer.counters), countersBefore, 'early identification learns nothing and seeds nothing');

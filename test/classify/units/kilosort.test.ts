@@ -8,7 +8,7 @@ import { writeNpy } from '../../../src/io/npy.js';
 import { expectOptoloopError } from '../../helpers/expect-error.js';
 import { artifactDir } from '../../helpers/paths.js';
 import { seededRandom } from '../../helpers/seeded.js';
-import { RATE_HZ, addSpike, allocateSnippets, makeUnit, twoColumnLayout, unitWaveform, worldHoods, type WorldUnit } from '../../helpers/snippet-world.js';
+import { RATE_HZ, addSpike, allocateSnippets, makeUnit, shortSnippets, twoColumnLayout, unitWaveform, worldHoods, type WorldUnit } from '../../helpers/snippet-world.js';
 
 const layout = twoColumnLayout(32);
 const hoods = worldHoods(layout);
@@ -124,6 +124,22 @@ test('template matching assigns spikes of known units, −1 to noise-cluster spi
   // Units 0 and 1 share their footprint; only the shape tells them apart.
   assert.is(confusion.get('0→1') ?? 0, 0);
   assert.is(confusion.get('1→0') ?? 0, 0);
+
+  // Early identification: the same spikes cut 12 samples after the trough, matched over the window
+  // that fits them; the templates' own ids, and nothing changed for the full match.
+  const early = shortSnippets(batch, 12);
+  assigner.identifyEarly(early, noiseUv);
+  let earlyCorrect = 0;
+  let earlyOther = 0;
+  for (let k = 0; k < early.count; k++) {
+    if (early.unitId[k] === truth[k]) earlyCorrect++;
+    else if (early.unitId[k] >= 0) earlyOther++;
+  }
+  assert.ok(earlyCorrect >= 0.9 * early.count, `early: correct ${earlyCorrect}/${early.count}`);
+  assert.ok(earlyOther <= 0.02 * early.count, `early: another unit for ${earlyOther}/${early.count}`);
+  const again = Int32Array.from(batch.unitId.subarray(0, batch.count));
+  assigner.assign(batch, noiseUv);
+  assert.equal(Array.from(batch.unitId.subarray(0, batch.count)), Array.from(again));
 });
 
 test('a folder without whitening and without spike_clusters: each template is its own unit', () => {
