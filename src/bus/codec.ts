@@ -5,7 +5,7 @@
  * spike-accumulator.ts).
  */
 import type { DaemonCommand } from '../core/commands.js';
-import type { DeviceStatus, LatencyHistogramSnapshot } from '../core/status.js';
+import type { DeviceStatus, EarlyIdCounts, LatencyHistogramSnapshot } from '../core/status.js';
 import type { StimulusAckKind, StimulusCause } from '../core/stimulus-sink.js';
 import type { ClassificationSummary, PsthSummary, TagState, TagSummary, UnitSummary } from '../core/units.js';
 import { BUS_PERMISSIONS, type BusPermission } from './config.js';
@@ -302,6 +302,7 @@ export function statusToMessage(s: BusStatus): Decoded {
     devices: s.devices.map(deviceToMessage),
     estopEngaged: s.estopEngaged,
     bus: s.bus ? { ...s.bus } : null,
+    earlyIds: s.earlyIds ? { ...s.earlyIds } : null,
   };
 }
 
@@ -339,7 +340,13 @@ export function messageToStatus(m: Decoded): BusStatus {
     })),
     estopEngaged: Boolean(m.estopEngaged),
     bus: busStats,
+    earlyIds: earlyIdsOf(m.earlyIds as Decoded | null | undefined),
   };
+}
+
+function earlyIdsOf(e: Decoded | null | undefined): EarlyIdCounts | null {
+  if (!e) return null;
+  return { spikes: e.spikes, agreed: e.agreed, missed: e.missed, differed: e.differed, extra: e.extra, neither: e.neither };
 }
 
 // ---------------------------------------------------------------- spikes, control

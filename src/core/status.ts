@@ -44,4 +44,25 @@ export interface DaemonStatus {
   readonly latency: readonly LatencyHistogramSnapshot[];
   readonly devices: readonly DeviceStatus[];
   readonly estopEngaged: boolean;
+  /** With early identification (pipeline.snippets.earlySamplesAfter): its ids against the full assignment's, since start; absent or null without. */
+  readonly earlyIds?: EarlyIdCounts | null;
+}
+
+/**
+ * How early identification's unit ids (what the closed-loop rules acted on) compared with the full
+ * snippet's assignment of the same spikes (src/classify/units/early-id-tally.ts).
+ */
+export interface EarlyIdCounts {
+  /** Spikes compared (both ids known). */
+  readonly spikes: number;
+  /** Both ids the same unit. */
+  readonly agreed: number;
+  /** Early −1, full a unit: the rules missed the spike. */
+  readonly missed: number;
+  /** Both units, different ones: a rule acted on the wrong unit. */
+  readonly differed: number;
+  /** Early a unit, full −1 (overlaps, spikes taken by a provisional template). */
+  readonly extra: number;
+  /** Both −1. */
+  readonly neither: number;
 }

@@ -430,6 +430,7 @@ export class Daemon implements CommandHandler {
       latency: [this.softwareLatency.snapshot(), this.ruleLatency.snapshot(), this.pipelineLatency.snapshot(), this.assignLatency.snapshot()],
       devices,
       estopEngaged: this.estopEngaged,
+      earlyIds: this.units?.earlyIdCounts() ?? null,
     };
   }
 
@@ -474,7 +475,7 @@ export class Daemon implements CommandHandler {
       }],
       ['subscriptions', () => this.subscriptions.forEach((s) => s.unsubscribe())],
       ['units', () => {
-        const earlyIds = this.units?.status().earlyIds;
+        const earlyIds = this.units?.earlyIdCounts();
         if (earlyIds) this.info('units', describeEarlyIds(earlyIds));
         return this.units?.close();
       }],

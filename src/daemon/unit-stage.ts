@@ -11,6 +11,7 @@ import type { RigConfig } from '../config/rig-config.js';
 import type { ChannelLayout } from '../probe/channel-layout.js';
 import type { CellTypeTable } from '../closedloop/rules/cell-type-table.js';
 import { OnlineUnits, type OnlineUnitsStatus } from '../classify/online/online-units.js';
+import type { EarlyIdCounts } from '../core/status.js';
 import { detectionGeometryOf } from '../classify/units/unit-assigner.js';
 
 export interface UnitStage {
@@ -27,6 +28,8 @@ export interface UnitStage {
   unitIds(): readonly number[];
   summaryOf(unitId: number): UnitSummary | null;
   status(): OnlineUnitsStatus;
+  /** Early identification's ids against the full assignment's (null without early identification). */
+  earlyIdCounts(): EarlyIdCounts | null;
   close(): Promise<void>;
 }
 

@@ -93,6 +93,7 @@ footer { padding:4px 14px 10px; color:var(--dim); }
       <h2>Latency</h2>
       <canvas id="latency"></canvas>
       <div id="latency-text" style="color:var(--dim);white-space:pre-line">—</div>
+      <div id="early-ids" style="color:var(--dim)"></div>
       <h2 style="margin-top:8px">Buffers</h2>
       <div>source buffer <b id="occ-source">—</b></div><div class="bar"><div id="bar-source"></div></div>
       <div>recorder queue <b id="occ-recorder">—</b></div><div class="bar"><div id="bar-recorder"></div></div>

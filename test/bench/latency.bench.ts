@@ -309,7 +309,7 @@ const publishedSoftware = statuses.length ? statuses[statuses.length - 1].latenc
 
 await client.close();
 /** Early ids against the full assignment's, taken before stopping closes the units. */
-const daemonEarlyIds: EarlyIdCounts | null = daemon.units?.status().earlyIds ?? null;
+const daemonEarlyIds: EarlyIdCounts | null = daemon.units?.earlyIdCounts() ?? null;
 await daemon.stop();
 
 // Every trigger written must have been read by the emulator: wait for the last batches.

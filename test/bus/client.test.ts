@@ -70,6 +70,7 @@ const status: DaemonStatus = {
   ],
   devices: [{ name: 'led', kind: 'pulsepal', state: 'connected', bytes: 100, blocks: 0, resyncs: 0, drops: 0, lastError: null }],
   estopEngaged: true,
+  earlyIds: { spikes: 1000, agreed: 900, missed: 70, differed: 2, extra: 8, neither: 20 },
 };
 
 test('units, status, stimulus and BCI round-trip to optoloop types, nulls included', async () => {
@@ -82,6 +83,8 @@ test('units, status, stimulus and BCI round-trip to optoloop types, nulls includ
   const bare = unit(2, { troughToPeakMs: null, layer: null, classification: null, tag: null });
   bus.server.publishUnits([unit(1), bare], { removedUnitIds: [7], complete: false });
   bus.server.publishStatus(status);
+  // Without early identification the field is absent on the wire and null here.
+  bus.server.publishStatus({ ...status, earlyIds: undefined });
   const event: StimulusEvent = {
     requestId: 44,
     kind: 'trigger',
@@ -100,6 +103,7 @@ test('units, status, stimulus and BCI round-trip to optoloop types, nulls includ
   await client.ping();
   assert.equal(units, [{ units: [unit(1), bare], removedUnitIds: [7], complete: false }]);
   assert.equal(statuses[0], { ...status, bus: { clients: 1, messagesDropped: 0, messagesSent: 1 } });
+  assert.is(statuses[1].earlyIds, null);
   assert.equal(stimuli, [event]);
   assert.is(bci.length, 2);
   assert.equal(Array.from(bci[1].values), [0.75, -1]);

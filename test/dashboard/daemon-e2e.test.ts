@@ -39,6 +39,8 @@ const config = validateRigConfig({
   dashboard: { enabled: true, token: 'operator' },
   // The shipped model with its own policy: first classification at the model's minSpikes (100).
   classifier: { model: 'cortex' },
+  // Early identification on, so that the page shows how its ids compare with the full assignment's.
+  pipeline: { snippets: { earlySamplesAfter: 12 } },
   // Pulses every 0.55–0.75 s (the shortest the 500 ms baseline allows with margin); a unit may be decided after 10.
   optotag: { label: 'PV', protocol: { sink: 'led', output: 0, pulseWidthMs: 5, intervalMs: 650, intervalJitterMs: 100, minPulses: 10 } },
   daemon: { statusIntervalMs: 250, unitsIntervalMs: 250 },
@@ -162,6 +164,14 @@ test('the page loads, connected with the stimulate permission; the simulator’s
     assert.ok(Number(r[COL.spikes]) > 0, `unit ${r[COL.unit]}: spikes ${r[COL.spikes]}`);
   }
   assert.is(await page.textContent('#unit-count'), String(rows.length));
+  // Early ids: the page's counts are a status the daemon published, never more than it has now.
+  const early = /^early ids \(what the rules act on\), of (\d+) assigned spikes: same unit as the full snippet ([\d.]+) %, another unit ([\d.]+) %, none ([\d.]+) %$/.exec((await page.textContent('#early-ids')) ?? '');
+  assert.ok(early, `early ids line: ${await page.textContent('#early-ids')}`);
+  const now = daemon.units!.earlyIdCounts()!;
+  const shown = Number(early[1]);
+  assert.ok(shown > 0 && shown <= now.agreed + now.missed + now.differed, `page ${shown} assigned spikes, daemon ${now.agreed + now.missed + now.differed}`);
+  assert.ok(Math.abs(Number(early[2]) + Number(early[3]) + Number(early[4]) - 100) < 0.2, early[0]);
+  assert.ok(Number(early[2]) > 80, early[0]);
   console.log(
     `  at ${streamTimeS().toFixed(1)} s of stream: ${rows.length} units, ${labelled.length} labelled (${labelled.map((r) => `${r[COL.unit]}:${r[COL.type]} ×${r[COL.confidence]}`).join(', ')})`,
   );

@@ -241,8 +241,13 @@ export class OnlineUnits {
       inFlight: this.classifier?.inFlight ?? 0,
       backend: this.backend,
       model: this.classifier?.modelName ?? null,
-      earlyIds: this.earlyTally?.counts() ?? null,
+      earlyIds: this.earlyIdCounts(),
     };
+  }
+
+  /** Early identification's ids against the full pass's, since start (null without early identification). */
+  earlyIdCounts(): EarlyIdCounts | null {
+    return this.earlyTally?.counts() ?? null;
   }
 
   /** End of a recording: classify every unit once more with all its spikes, and wait for the answers. */

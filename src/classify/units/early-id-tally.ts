@@ -6,21 +6,9 @@
  * The FIFO grows only with the spikes in flight (a few ms of spikes); nothing is allocated per spike.
  */
 import type { SpikeBatch } from '../../core/spikes.js';
+import type { EarlyIdCounts } from '../../core/status.js';
 
-export interface EarlyIdCounts {
-  /** Spikes compared (both ids known). */
-  readonly spikes: number;
-  /** Both ids the same unit. */
-  readonly agreed: number;
-  /** Early −1, full a unit: the rules missed the spike. */
-  readonly missed: number;
-  /** Both units, different ones: a rule acted on the wrong unit. */
-  readonly differed: number;
-  /** Early a unit, full −1 (overlaps, spikes taken by a provisional template). */
-  readonly extra: number;
-  /** Both −1. */
-  readonly neither: number;
-}
+export type { EarlyIdCounts };
 
 export class EarlyIdTally {
   private ids = new Int32Array(256);

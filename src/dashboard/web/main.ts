@@ -104,6 +104,7 @@ const bus = new DashboardBus(`${location.protocol === 'https:' ? 'wss' : 'ws'}:/
         .map((x) => `${x.name}: n ${x.count} · p50 ${fmt(x.p50Us, 0)} µs · p99 ${fmt(x.p99Us, 0)} µs · p99.9 ${fmt(x.p999Us, 0)} µs · max ${fmt(x.maxUs, 0)} µs`)
         .join('\n');
     }
+    $('early-ids').textContent = earlyIdsText(m.earlyIds as Msg | null | undefined);
   },
   dropped(m) {
     busDrops = (m.total as Msg[]).reduce((n, t) => n + t.count, 0);
@@ -113,6 +114,14 @@ const bus = new DashboardBus(`${location.protocol === 'https:' ? 'wss' : 'ws'}:/
     message(`${code}: ${text}`);
   },
 });
+
+/** With early identification: how often the unit the rules acted on was the full snippet's unit. */
+function earlyIdsText(e: Msg | null | undefined): string {
+  const assigned = e ? e.agreed + e.missed + e.differed : 0;
+  if (!e || assigned === 0) return '';
+  const pct = (n: number) => `${((100 * n) / assigned).toFixed(1)} %`;
+  return `early ids (what the rules act on), of ${assigned} assigned spikes: same unit as the full snippet ${pct(e.agreed)}, another unit ${pct(e.differed)}, none ${pct(e.missed)}`;
+}
 
 function bar(name: string, occupancy: number | null): void {
   const fill = $(`bar-${name}`);
