@@ -71,6 +71,8 @@ export class TemplateMatcher {
   readonly windowAfter: number;
   /** The bank's per-row energies hold for the bank's window only; another window computes its own. */
   private readonly bankWindow: boolean;
+  /** Another window's energies of the current candidate's rows, computed once per candidate. */
+  private readonly windowRowEnergy: Float64Array;
   /** Row of each channel in the current snippet, −1 elsewhere. */
   private readonly snippetRowOf: Int32Array;
   private readonly weightOfRow: Float64Array;
@@ -90,6 +92,7 @@ export class TemplateMatcher {
       throw new RangeError(`TemplateMatcher: the window ${-this.windowBefore}…+${this.windowAfter} around index ${bank.alignIndex} must lie inside the templates' ${bank.length} samples`);
     }
     this.bankWindow = this.windowBefore === bank.windowBefore && this.windowAfter === bank.windowAfter;
+    this.windowRowEnergy = new Float64Array(this.bankWindow ? 0 : bank.maxRows);
     this.snippetRowOf = new Int32Array(channelCount).fill(-1);
     this.weightOfRow = new Float64Array(maxSnippetRows);
     this.xxByShift = new Float64Array(2 * options.maxShift + 1);
@@ -156,6 +159,8 @@ export class TemplateMatcher {
       if (!bank.active[tk]) continue;
       const tRows = bank.rowCount[tk];
       const tRow0 = tk * bank.maxRows;
+      const ownEnergy = this.windowRowEnergy;
+      if (!bankWindow) for (let r = 0; r < tRows; r++) ownEnergy[r] = this.windowEnergy(tRow0 + r);
       let tt = 0;
       // Energy on template rows the snippet lacks (same for every shift); σ from the channel's noise.
       for (let r = 0; r < tRows; r++) {
@@ -163,8 +168,7 @@ export class TemplateMatcher {
         const ch = bank.channels[tRow0 + r];
         if (this.snippetRowOf[ch] >= 0) continue;
         const sigma = noiseUv[ch];
-        const energy = bankWindow ? bank.rowEnergy[tRow0 + r] : this.windowEnergy(tRow0 + r);
-        tt += energy * (sigma > 0 ? 1 / (sigma * sigma) : 1);
+        tt += (bankWindow ? bank.rowEnergy[tRow0 + r] : ownEnergy[r]) * (sigma > 0 ? 1 / (sigma * sigma) : 1);
       }
       for (let h = -halfMax; h <= halfMax; h += step) {
         // Shift h / 2 samples; an odd h compares the snippet at shift ⌊h/2⌋ with the template
@@ -191,17 +195,9 @@ export class TemplateMatcher {
               e += v * v;
             }
             covered += e * w;
-          } else if (bankWindow) {
-            for (let t = 0; t < width; t++) d += wf[xBase + t] * bank.data[tBase + t];
-            covered += bank.rowEnergy[tRow0 + r] * w;
           } else {
-            let e = 0;
-            for (let t = 0; t < width; t++) {
-              const v = bank.data[tBase + t];
-              d += wf[xBase + t] * v;
-              e += v * v;
-            }
-            covered += e * w;
+            for (let t = 0; t < width; t++) d += wf[xBase + t] * bank.data[tBase + t];
+            covered += (bankWindow ? bank.rowEnergy[tRow0 + r] : ownEnergy[r]) * w;
           }
           dot += d * w;
         }
