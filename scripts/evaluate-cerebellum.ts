@@ -29,7 +29,8 @@ import { percent, formatConfusion } from '../src/classify/train/metrics.js';
 import { splitMetrics } from '../src/classify/eval/split-metrics.js';
 import { packageRoot } from '../src/core/package-root.js';
 import type { DetectedSpikes, MatchScore } from '../src/classify/eval/ground-truth-match.js';
-import { describeEarlyIds, type EarlyIdCounts } from '../src/classify/units/early-id-tally.js';
+import { describeEarlyIds } from '../src/classify/units/early-id-tally.js';
+import type { EarlyIdCounts } from '../src/core/status.js';
 import { isScriptMain } from './script-main.js';
 
 export interface CerebellumEvaluation {

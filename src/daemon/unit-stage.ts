@@ -10,7 +10,7 @@ import type { UnitSummary } from '../core/units.js';
 import type { RigConfig } from '../config/rig-config.js';
 import type { ChannelLayout } from '../probe/channel-layout.js';
 import type { CellTypeTable } from '../closedloop/rules/cell-type-table.js';
-import { OnlineUnits, type OnlineUnitsStatus } from '../classify/online/online-units.js';
+import { OnlineUnits } from '../classify/online/online-units.js';
 import type { EarlyIdCounts } from '../core/status.js';
 import { detectionGeometryOf } from '../classify/units/unit-assigner.js';
 
@@ -27,7 +27,6 @@ export interface UnitStage {
   /** Current unit ids, ascending, and one unit's owned snapshot: the bus's unit table, a slice at a time. */
   unitIds(): readonly number[];
   summaryOf(unitId: number): UnitSummary | null;
-  status(): OnlineUnitsStatus;
   /** Early identification's ids against the full assignment's (null without early identification). */
   earlyIdCounts(): EarlyIdCounts | null;
   close(): Promise<void>;

@@ -54,7 +54,8 @@ import { SimSource } from '../../sim/sim-source.js';
 import type { ChildMessage, ParentMessage } from './pulsepal-emulator-child.js';
 import { monotonicMinusClockNs } from './monotonic-offset.js';
 import { percentiles, summary } from './stats.js';
-import { describeEarlyIds, type EarlyIdCounts } from '../../src/classify/units/early-id-tally.js';
+import { describeEarlyIds } from '../../src/classify/units/early-id-tally.js';
+import type { EarlyIdCounts } from '../../src/core/status.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 /** `--socat`: the Pulse Pal behind a socat pty pair (as `sim --serve` gives it) instead of one direct pty. */

@@ -50,7 +50,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const units = await OnlineUnits.create({ config: options.classifier, layout, sampleRateHz: rate, maxSnippetRows: maxRows, log: options.log });
   units.assigner.setDetectionGeometry?.(detectionGeometryOf(pipelineOptions));
   const spikes = new SpikeLog();
-  const earlySpikes = new SpikeLog();
+  const earlySpikes = pipelineOptions.snippets.earlySamplesAfter > 0 ? new SpikeLog() : null;
   const subject = new Subject<Int16SampleBlock>();
   let failure: unknown = null;
   subject.pipe(buildPipeline(options.pipeline, layout)).subscribe({
@@ -58,7 +58,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
       if (!hasSnippets(result)) return;
       units.process(result as SnippetResult);
       spikes.take(result.spikes);
-      if (result.early) earlySpikes.take(result.early);
+      if (result.early) earlySpikes?.take(result.early);
     },
     error: (e) => (failure = e),
   });
@@ -96,13 +96,13 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   subject.complete();
   await units.flush(total / rate);
   const resolve = units.assigner instanceof OnlineClusterer ? (id: number) => (units.assigner as OnlineClusterer).resolve(id) : (id: number) => id;
-  for (const log of [spikes, earlySpikes]) for (let i = 0; i < log.count; i++) if (log.unit[i] >= 0) log.unit[i] = resolve(log.unit[i]);
+  for (const log of earlySpikes ? [spikes, earlySpikes] : [spikes]) for (let i = 0; i < log.count; i++) if (log.unit[i] >= 0) log.unit[i] = resolve(log.unit[i]);
   const truth = truthSpikesOf(simulation);
   return {
     simulation,
     units,
     detected: spikes.detected(),
-    earlyDetected: pipelineOptions.snippets.earlySamplesAfter > 0 ? earlySpikes.detected() : null,
+    earlyDetected: earlySpikes?.detected() ?? null,
     truth,
     wallS: (performance.now() - started) / 1000,
   };

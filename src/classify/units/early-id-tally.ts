@@ -8,8 +8,6 @@
 import type { SpikeBatch } from '../../core/spikes.js';
 import type { EarlyIdCounts } from '../../core/status.js';
 
-export type { EarlyIdCounts };
-
 export class EarlyIdTally {
   private ids = new Int32Array(256);
   private head = 0;
