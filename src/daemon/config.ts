@@ -19,6 +19,13 @@ export const daemonConfigSchema = s.object(
       description:
         'SCHED_FIFO priority (1–99) of the acquisition thread, which runs the source, pipeline, rules and stimulator writes; 0 keeps normal scheduling. On a busy host it keeps a write to the stimulator from waiting milliseconds for the CPU (docs/closedloop.md, latency). Linux only; needs CAP_SYS_NICE or an rtprio limit (limits.conf): when refused the daemon warns and runs on.',
     }),
+    triggerYieldUs: s.number({
+      min: 0,
+      max: 200,
+      default: 30,
+      description:
+        'After a block whose rules triggered a stimulator, the acquisition thread sleeps this long (µs) before the rest of the block’s work, so that the kernel can deliver the write: a pty’s far end (an emulated device, socat) receives it through a kernel worker that a real-time acquisition thread would keep waiting (docs/closedloop.md, latency). 0: no pause.',
+    }),
   },
   { description: 'The daemon itself.' },
 );

@@ -48,6 +48,7 @@ import { consoleLog, type DaemonLog } from './log.js';
 import { createUnitStage, type UnitStage } from './unit-stage.js';
 import { UnitTablePublisher } from './unit-table-publisher.js';
 import { describeEarlyIds } from '../classify/units/early-id-tally.js';
+import { sleepMicroseconds } from './cpu-yield.js';
 
 export interface DaemonDeps {
   readonly clock?: MonotonicClock;
@@ -61,6 +62,8 @@ export interface DaemonDeps {
   readonly onSpikes?: (batch: SpikeBatch) => void;
   /** Called when an optotagging session ends (after its tagged units went to the library). */
   readonly onOptotagEnd?: (result: OptotagResult) => void;
+  /** The pause after a block's triggers (default: a synchronous sleep, cpu-yield.ts); tests count the calls. */
+  readonly sleepUs?: (us: number) => void;
 }
 
 /** Counters of what went through the daemon; they only grow. */
@@ -104,6 +107,7 @@ export class Daemon implements CommandHandler {
 
   private readonly clock: MonotonicClock;
   private readonly log: DaemonLog;
+  private readonly sleepUs: (us: number) => void;
   private readonly startedNs: number;
   private created: CreatedSource | null = null;
   private sinks: CreatedSinks | null = null;
@@ -126,6 +130,7 @@ export class Daemon implements CommandHandler {
   ) {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? consoleLog();
+    this.sleepUs = deps.sleepUs ?? sleepMicroseconds;
     this.startedNs = this.clock.nowNs();
     this.ingress = new IngressMonitor(config.daemon.sourceBufferMs, this.clock);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -310,7 +315,8 @@ export class Daemon implements CommandHandler {
       // The stimulation path first, on the fast pass's unit ids (a spike whose snippet needs overlap
       // resolution has none yet: a rule misses it rather than wait); then the rest of the assignment.
       const ruleBatch = early ?? batch;
-      if (ruleBatch.count > 0) this.rules?.onSpikes(ruleBatch);
+      // A pause after the triggers lets the kernel deliver them before the rest of the block (cpu-yield.ts).
+      if (ruleBatch.count > 0 && this.rules && this.rules.onSpikes(ruleBatch) > 0) this.sleepUs(this.config.daemon.triggerYieldUs);
       if (early) this.units?.assign(snippets!);
       if (snippets) this.units?.completeAssignment(snippets);
       this.counters.spikes += batch.count;

@@ -42,6 +42,8 @@ export class RuleEngine {
   /** Accepted and refused triggers per rule (order of ruleIds). */
   readonly fired: Float64Array;
   readonly refused: Float64Array;
+  /** Triggers accepted during the current onSpikes call. */
+  private acceptedInBatch = 0;
   private readonly ruleCount: number;
   private readonly kind: Uint8Array;
   private readonly enabled: Uint8Array;
@@ -202,11 +204,15 @@ export class RuleEngine {
     }
   }
 
-  /** Evaluates every enabled rule on a batch (borrowed: nothing is kept). No allocation, no await. */
-  onSpikes(batch: SpikeBatch): void {
+  /**
+   * Evaluates every enabled rule on a batch (borrowed: nothing is kept). No allocation, no await.
+   * Returns how many triggers the sinks accepted, so that the caller knows a write went out.
+   */
+  onSpikes(batch: SpikeBatch): number {
     if (batch.sampleRateHz !== this.sampleRateHz) this.setSampleRate(batch.sampleRateHz);
     const cellTypes = this.options.cellTypes;
     const n = batch.count;
+    this.acceptedInBatch = 0;
     for (let k = 0; k < n; k++) {
       const unit = batch.unitId[k];
       if (unit < 0) continue;
@@ -248,6 +254,7 @@ export class RuleEngine {
         }
       }
     }
+    return this.acceptedInBatch;
   }
 
   /**
@@ -273,6 +280,7 @@ export class RuleEngine {
     const id = this.sinkOf[r].trigger(this.outputMask[r], cause);
     if (id > 0) {
       this.fired[r]++;
+      this.acceptedInBatch++;
       if (clock && latency) {
         this.span[0] = batch.sourceReceiveTimeNs;
         latency.recordSpanNs(this.span);

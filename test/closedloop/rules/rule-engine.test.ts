@@ -59,8 +59,9 @@ test('unit-spike: only units classified PV with confidence ≥ 2 fire, with thei
   cellTypes.set(4, 'PV', 1.5); // below the confidence
   cellTypes.set(5, 'SST', 9);
   clock.advanceNs(250_000); // 250 µs from block arrival to evaluation
-  engine.onSpikes(fill(batch, [[5, 1000], [4, 1010], [-1, 1015], [3, 1020], [3, 1030]], clock.nowNs() - 250_000));
+  const accepted = engine.onSpikes(fill(batch, [[5, 1000], [4, 1010], [-1, 1015], [3, 1020], [3, 1030]], clock.nowNs() - 250_000));
   assert.is(sink.triggers.length, 1, 'unit 3 once: its second spike is within the 100 ms refractory time');
+  assert.is(accepted, 1, 'onSpikes returns the triggers accepted in that call');
   const t = sink.triggers[0];
   assert.is(t.mask, 2);
   assert.is(t.cause.reason, 'rule:pv-spike');
@@ -71,7 +72,7 @@ test('unit-spike: only units classified PV with confidence ≥ 2 fire, with thei
   assert.ok(latency.maxUs === 250);
   // 100 ms later in stream time (3 000 samples), and once the 5 ms pulse is over, unit 3 fires again.
   clock.advanceMs(100);
-  engine.onSpikes(fill(batch, [[3, 4019]], clock.nowNs()));
+  assert.is(engine.onSpikes(fill(batch, [[3, 4019]], clock.nowNs())), 0);
   assert.is(sink.triggers.length, 1, '2 999 samples: still refractory');
   engine.onSpikes(fill(batch, [[3, 4020]], clock.nowNs()));
   assert.is(sink.triggers.length, 2);
