@@ -5,8 +5,9 @@
 //
 //   node --import tsx scripts/evaluate-cerebellum.ts [--duration 600] [--seed 1] [--model cerebellum] [--out FILE]
 //     [--channels 384] [--clustering '{"mergeMaxChi2": 6}'] [--assignment '{"maxTemplateError": 0.03}']
-//     (classifier.clustering / classifier.assignment overrides, for tuning) [--early 12]
-//     (--early N: early identification, pipeline.snippets.earlySamplesAfter N: its ids scored too)
+//     (classifier.clustering / classifier.assignment overrides, for tuning) [--early 12] [--peak-window-ms 0.4]
+//     (--early N: early identification, pipeline.snippets.earlySamplesAfter N: its ids scored too;
+//     --peak-window-ms: pipeline.detect.peakWindowMs, the detector's delay, which early ids wait for)
 //
 // Definitions (printed with the figures):
 // - spike matching: a detected spike ↔ a ground-truth spike within ±0.5 ms whose unit's peak
@@ -41,10 +42,13 @@ export interface CerebellumEvaluation {
   readonly medianTimeToLabelS: number | null;
 }
 
-export async function evaluateCerebellum(options: { durationS: number; seed: number; model: string; channels?: number; clustering?: object; assignment?: object; earlySamplesAfter?: number; log?: (l: string) => void }): Promise<CerebellumEvaluation> {
+export async function evaluateCerebellum(options: { durationS: number; seed: number; model: string; channels?: number; clustering?: object; assignment?: object; earlySamplesAfter?: number; peakWindowMs?: number; log?: (l: string) => void }): Promise<CerebellumEvaluation> {
   const run = await runSimulation({
     sim: { preset: 'cerebellum', channels: options.channels ?? 384, seed: options.seed },
-    pipeline: options.earlySamplesAfter ? { snippets: { earlySamplesAfter: options.earlySamplesAfter } } : undefined,
+    pipeline: {
+      ...(options.earlySamplesAfter ? { snippets: { earlySamplesAfter: options.earlySamplesAfter } } : {}),
+      ...(options.peakWindowMs !== undefined ? { detect: { peakWindowMs: options.peakWindowMs } } : {}),
+    },
     durationS: options.durationS,
     classifier: classifierConfig({ model: options.model, clustering: options.clustering, assignment: options.assignment }),
     log: options.log,
@@ -135,7 +139,7 @@ if (isScriptMain(import.meta.url)) {
     const i = args.indexOf(flag);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const result = await evaluateCerebellum({ durationS: Number(value('--duration') ?? 600), seed: Number(value('--seed') ?? 1), model: value('--model') ?? 'cerebellum', channels: value('--channels') ? Number(value('--channels')) : undefined, clustering: value('--clustering') ? JSON.parse(value('--clustering')!) : undefined, earlySamplesAfter: value('--early') ? Number(value('--early')) : undefined, assignment: value('--assignment') ? JSON.parse(value('--assignment')!) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
+  const result = await evaluateCerebellum({ durationS: Number(value('--duration') ?? 600), seed: Number(value('--seed') ?? 1), model: value('--model') ?? 'cerebellum', channels: value('--channels') ? Number(value('--channels')) : undefined, clustering: value('--clustering') ? JSON.parse(value('--clustering')!) : undefined, earlySamplesAfter: value('--early') ? Number(value('--early')) : undefined, peakWindowMs: value('--peak-window-ms') ? Number(value('--peak-window-ms')) : undefined, assignment: value('--assignment') ? JSON.parse(value('--assignment')!) : undefined, log: (l) => process.stderr.write(`${l}\n`) });
   console.log(result.text);
   const out = value('--out') ?? join(packageRoot(), 'test-artifacts', 'evaluate-cerebellum.txt');
   writeFileSync(out, `${result.text}\n`);

@@ -26,7 +26,7 @@
  * source buffer occupancy and blocks dropped (from the bus's status messages), event-loop delay
  * and GC pauses, what the bus subscriber received.
  *
- *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--early=N] [--block-frames=N] [--socat] [--normal-priority] [--emulator-normal-priority] [--heap-profile=FILE]
+ *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--early=N] [--peak-window-ms=X] [--block-frames=N] [--socat] [--normal-priority] [--emulator-normal-priority] [--heap-profile=FILE]
  *
  * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
  * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs),
@@ -36,7 +36,7 @@
  * CDC transfer and up to one 50 µs firmware cycle.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { spawnWithDirectPty } from '../../sim/devices/direct-pty.js';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -88,6 +88,9 @@ const SAMPLES_AFTER = positional[2] === undefined ? null : Math.floor(Number(pos
  * `--early=N` another length, `--early=0` the full snippet's ids (the daemon's default).
  */
 const EARLY_SAMPLES_AFTER = Math.floor(Number(process.argv.find((a) => a.startsWith('--early='))?.slice('--early='.length) ?? 12));
+/** `--peak-window-ms=X`: the detector's peak window (pipeline.detect.peakWindowMs, default 0.4 ms), which early ids wait for. */
+const PEAK_WINDOW_ARG = process.argv.find((a) => a.startsWith('--peak-window-ms='))?.slice('--peak-window-ms='.length);
+const PEAK_WINDOW_MS = PEAK_WINDOW_ARG === undefined ? null : Number(PEAK_WINDOW_ARG);
 /** `--block-frames=N`: frames per source block (default 30, 1 ms): the framing's share of the wait. */
 const BLOCK_FRAMES_ARG = process.argv.find((a) => a.startsWith('--block-frames='))?.slice('--block-frames='.length);
 const CHANNELS = 384;
@@ -154,7 +157,10 @@ const config = validateRigConfig({
   rig: 'latency-bench',
   source: { kind: 'sim', preset: 'cortex', channels: CHANNELS, seed: 1, blockFrames: BLOCK_FRAMES, realTime: true, speed: 1, keepGroundTruth: false },
   classifier: { model: 'cortex' },
-  pipeline: { snippets: { ...(SAMPLES_AFTER === null ? {} : { samplesAfter: SAMPLES_AFTER }), earlySamplesAfter: EARLY_SAMPLES_AFTER } },
+  pipeline: {
+    snippets: { ...(SAMPLES_AFTER === null ? {} : { samplesAfter: SAMPLES_AFTER }), earlySamplesAfter: EARLY_SAMPLES_AFTER },
+    ...(PEAK_WINDOW_MS === null ? {} : { detect: { peakWindowMs: PEAK_WINDOW_MS } }),
+  },
   sinks: { [SINK]: { kind: 'pulsepal', port: emulator.hostPath } },
   safety: {
     // Explicit, inside the compiled-in maxima; the governor checks every trigger against them.
@@ -277,6 +283,7 @@ loopDelay.enable();
 const cpuAtStart = process.cpuUsage();
 const usageAtStart = process.resourceUsage();
 const stalls = startStallProbe();
+const stealAtStartMs = stealMs();
 const heapProfile = HEAP_PROFILE_PATH ? await startAllocationSampling() : null;
 measuring = true;
 const startNs = systemClock.nowNs();
@@ -292,6 +299,7 @@ if (heapProfile) await heapProfile.stop(HEAP_PROFILE_PATH!);
 const cpu = process.cpuUsage(cpuAtStart);
 const usageAtEnd = process.resourceUsage();
 stalls.stop();
+const stolenMs = stealMs() - stealAtStartMs;
 const durationS = (systemClock.nowNs() - startNs) / 1e9;
 loopDelay.disable();
 gcObserver.disconnect();
@@ -366,7 +374,7 @@ console.log(`latency: ${measured} triggers in ${durationS.toFixed(1)} s over ${O
 console.log(`  daemon process CPU (main thread + classifier worker + threads): ${(((cpu.user + cpu.system) / 1e6 / durationS) * 100).toFixed(0)} % of one core; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const afterMs = (n: number) => ((n / SAMPLE_RATE_HZ) * 1000).toFixed(2);
 console.log(
-  `  pipeline: blocks of ${BLOCK_FRAMES} frames (${afterMs(BLOCK_FRAMES)} ms); snippets ${snippets.samplesBefore}+1+${snippets.samplesAfter} samples (${afterMs(snippets.samplesAfter)} ms after the peak); the rules act on ${snippets.earlySamplesAfter > 0 ? `early ids from ${snippets.earlySamplesAfter} samples (${afterMs(snippets.earlySamplesAfter)} ms) after the peak` : 'the unit ids of the full snippet'}; classifier ${config.classifier.model} in its worker`,
+  `  pipeline: blocks of ${BLOCK_FRAMES} frames (${afterMs(BLOCK_FRAMES)} ms); detector peak window ${config.pipeline.detect.peakWindowMs} ms; snippets ${snippets.samplesBefore}+1+${snippets.samplesAfter} samples (${afterMs(snippets.samplesAfter)} ms after the peak); the rules act on ${snippets.earlySamplesAfter > 0 ? `early ids from ${snippets.earlySamplesAfter} samples (${afterMs(snippets.earlySamplesAfter)} ms) after the peak` : 'the unit ids of the full snippet'}; classifier ${config.classifier.model} in its worker`,
 );
 const earlyIds = daemonEarlyIds;
 if (earlyIds) console.log(`  ${describeEarlyIds(earlyIds)}`);
@@ -384,7 +392,7 @@ console.log(histogramLine('  software histogram as published on the bus (run tot
 console.log(summary('  source pacing: block emitted after its last sample due', pacingLateUs.subarray(0, pacedBlocks)));
 console.log(`  event-loop delay (monitorEventLoopDelay, 1 ms resolution): p50 ${fmtMs(loopDelay.percentile(50))}, p99 ${fmtMs(loopDelay.percentile(99))}, p99.9 ${fmtMs(loopDelay.percentile(99.9))}, max ${fmtMs(loopDelay.max)}`);
 console.log(
-  `  main-thread stalls > ${STALL_MS} ms (1 ms ticks late): ${stalls.count} (${stalls.busy} with the process on CPU most of the gap — long tasks; ${stalls.starved} with it mostly off CPU — not scheduled; ${stalls.count - stalls.busy - stalls.starved} mixed), longest ${stalls.longestMs.toFixed(1)} ms; involuntary context switches ${usageAtEnd.involuntaryContextSwitches - usageAtStart.involuntaryContextSwitches}, voluntary ${usageAtEnd.voluntaryContextSwitches - usageAtStart.voluntaryContextSwitches}`,
+  `  main-thread stalls > ${STALL_MS} ms (1 ms ticks late): ${stalls.count} (the main thread on the CPU most of the gap — long tasks: ${stalls.onCpu}; waiting on the run queue: ${stalls.runQueue}; neither, time the guest did not see — host steal: ${stalls.elsewhere}), longest ${stalls.longestMs.toFixed(1)} ms; involuntary context switches ${usageAtEnd.involuntaryContextSwitches - usageAtStart.involuntaryContextSwitches}, voluntary ${usageAtEnd.voluntaryContextSwitches - usageAtStart.voluntaryContextSwitches}; host steal time ${stolenMs.toFixed(0)} ms over the run (${((stolenMs / (durationS * 1000 * cpus().length)) * 100).toFixed(1)} % of the ${cpus().length} CPUs' time)`,
 );
 console.log(gc.length ? `${summary(`  GC pauses (${gc.length})                                    `, gc)}` : '  GC pauses: none');
 console.log(slowTriggerLine(1000));
@@ -482,28 +490,66 @@ function fmtMs(ns: number): string {
 
 /**
  * Ticks every 1 ms on the main thread; a tick that comes more than STALL_MS late is a stall. The
- * process's CPU time over the gap tells its kind: near the gap, the thread (or the classifier
- * worker) was running — a long task; near zero, nothing of ours ran — the OS did not schedule us.
+ * main thread's own scheduler statistics over the gap (/proc/thread-self/schedstat: ns on the CPU,
+ * ns runnable but waiting for one; read without allocation, ~2 µs a tick) tell its kind:
+ * - on the CPU most of the gap: a long task of ours on the main thread (JavaScript, GC);
+ * - waiting on the run queue most of it: runnable, but the kernel ran something else;
+ * - neither: the thread's time went nowhere it could see — its virtual CPU taken by the host
+ *   (steal time, which the guest's scheduler leaves out of both figures).
+ * The guest's steal time over the run is read from /proc/stat at the ends.
  */
 function startStallProbe() {
-  const result = { count: 0, busy: 0, starved: 0, longestMs: 0, stop: () => clearInterval(timer) };
+  const result = { count: 0, onCpu: 0, runQueue: 0, elsewhere: 0, longestMs: 0, stop: () => {} };
+  const fd = openSync('/proc/thread-self/schedstat', 'r');
+  const bytes = Buffer.alloc(96);
+  /** [ns on the CPU, ns waiting on the run queue], parsed in place. */
+  const stat = new Float64Array(2);
+  const readStat = () => {
+    const n = readSync(fd, bytes, 0, bytes.length, 0);
+    let field = 0;
+    let value = 0;
+    for (let i = 0; i < n && field < 2; i++) {
+      const c = bytes[i];
+      if (c >= 48 && c <= 57) value = value * 10 + (c - 48);
+      else {
+        stat[field++] = value;
+        value = 0;
+      }
+    }
+  };
+  readStat();
   let lastNs = systemClock.nowNs();
-  let lastCpu = process.cpuUsage();
+  let lastRunNs = stat[0];
+  let lastWaitNs = stat[1];
   const timer = setInterval(() => {
     const nowNs = systemClock.nowNs();
+    readStat();
     const gapMs = (nowNs - lastNs) / 1e6;
-    const cpuNow = process.cpuUsage();
     if (gapMs > STALL_MS + 1) {
-      const cpuMs = (cpuNow.user + cpuNow.system - lastCpu.user - lastCpu.system) / 1000;
+      const runMs = (stat[0] - lastRunNs) / 1e6;
+      const waitMs = (stat[1] - lastWaitNs) / 1e6;
       result.count++;
-      if (cpuMs > 0.7 * gapMs) result.busy++;
-      else if (cpuMs < 0.3 * gapMs) result.starved++;
+      if (runMs > 0.5 * gapMs) result.onCpu++;
+      else if (waitMs > 0.5 * gapMs) result.runQueue++;
+      else result.elsewhere++;
       if (gapMs > result.longestMs) result.longestMs = gapMs;
     }
     lastNs = nowNs;
-    lastCpu = cpuNow;
+    lastRunNs = stat[0];
+    lastWaitNs = stat[1];
   }, 1);
+  result.stop = () => {
+    clearInterval(timer);
+    closeSync(fd);
+  };
   return result;
+}
+
+/** The machine's steal time so far (ms, all CPUs): what the host took from this guest's virtual CPUs. */
+function stealMs(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  // cpu user nice system idle iowait irq softirq steal …, in USER_HZ ticks (100 per second on Linux).
+  return Number(cpu[8] ?? 0) * 10;
 }
 
 function histogramLine(label: string, h: LatencyHistogramSnapshot | null): string {
