@@ -58,6 +58,8 @@ import { describeEarlyIds } from '../../src/classify/units/early-id-tally.js';
 import type { EarlyIdCounts } from '../../src/core/status.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+/** The value of `--name=value`, or undefined when the flag is absent. */
+const flagValue = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 /** `--socat`: the Pulse Pal behind a socat pty pair (as `sim --serve` gives it) instead of one direct pty. */
 const VIA_SOCAT = process.argv.includes('--socat');
 /**
@@ -77,7 +79,7 @@ const EMULATOR_REALTIME = REALTIME_PRIORITY > 0 && !process.argv.includes('--emu
  * included: the young garbage behind scavenges is what matters here) and write a V8 heap profile
  * with the top allocating functions printed. Sampling slows the daemon: not for the figures.
  */
-const HEAP_PROFILE_PATH = process.argv.find((a) => a.startsWith('--heap-profile='))?.slice('--heap-profile='.length) ?? null;
+const HEAP_PROFILE_PATH = flagValue('heap-profile') ?? null;
 const TARGET_TRIGGERS = Math.max(1, Math.floor(Number(positional[0] ?? 10_000)));
 const WARMUP_S = Number(positional[1] ?? 8);
 /** Snippet samples after the peak: the pipeline's default (60, what the C4 waveform needs) unless given, to see what that wait costs. */
@@ -87,12 +89,12 @@ const SAMPLES_AFTER = positional[2] === undefined ? null : Math.floor(Number(pos
  * samples (the detector's peak window) after the trough, as a closed-loop rig is advised to run;
  * `--early=N` another length, `--early=0` the full snippet's ids (the daemon's default).
  */
-const EARLY_SAMPLES_AFTER = Math.floor(Number(process.argv.find((a) => a.startsWith('--early='))?.slice('--early='.length) ?? 12));
+const EARLY_SAMPLES_AFTER = Math.floor(Number(flagValue('early') ?? 12));
 /** `--peak-window-ms=X`: the detector's peak window (pipeline.detect.peakWindowMs, default 0.4 ms), which early ids wait for. */
-const PEAK_WINDOW_ARG = process.argv.find((a) => a.startsWith('--peak-window-ms='))?.slice('--peak-window-ms='.length);
+const PEAK_WINDOW_ARG = flagValue('peak-window-ms');
 const PEAK_WINDOW_MS = PEAK_WINDOW_ARG === undefined ? null : Number(PEAK_WINDOW_ARG);
 /** `--block-frames=N`: frames per source block (default 30, 1 ms): the framing's share of the wait. */
-const BLOCK_FRAMES_ARG = process.argv.find((a) => a.startsWith('--block-frames='))?.slice('--block-frames='.length);
+const BLOCK_FRAMES_ARG = flagValue('block-frames');
 const CHANNELS = 384;
 const SAMPLE_RATE_HZ = 30_000;
 const BLOCK_FRAMES = BLOCK_FRAMES_ARG === undefined ? 30 : Math.max(1, Math.floor(Number(BLOCK_FRAMES_ARG)));
