@@ -394,7 +394,7 @@ console.log(histogramLine('  software histogram as published on the bus (run tot
 console.log(summary('  source pacing: block emitted after its last sample due', pacingLateUs.subarray(0, pacedBlocks)));
 console.log(`  event-loop delay (monitorEventLoopDelay, 1 ms resolution): p50 ${fmtMs(loopDelay.percentile(50))}, p99 ${fmtMs(loopDelay.percentile(99))}, p99.9 ${fmtMs(loopDelay.percentile(99.9))}, max ${fmtMs(loopDelay.max)}`);
 console.log(
-  `  main-thread stalls > ${STALL_MS} ms (1 ms ticks late): ${stalls.count} (the main thread on the CPU most of the gap — long tasks: ${stalls.onCpu}; waiting on the run queue: ${stalls.runQueue}; neither, time the guest did not see — host steal: ${stalls.elsewhere}), longest ${stalls.longestMs.toFixed(1)} ms; involuntary context switches ${usageAtEnd.involuntaryContextSwitches - usageAtStart.involuntaryContextSwitches}, voluntary ${usageAtEnd.voluntaryContextSwitches - usageAtStart.voluntaryContextSwitches}; host steal time ${stolenMs.toFixed(0)} ms over the run (${((stolenMs / (durationS * 1000 * cpus().length)) * 100).toFixed(1)} % of the ${cpus().length} CPUs' time)`,
+  `  main-thread stalls > ${STALL_MS} ms (1 ms ticks late): ${stalls.count} (the main thread on the CPU most of the gap — long tasks: ${stalls.onCpu}; waiting on the run queue: ${stalls.runQueue}; neither — a short stall's run time read low by the scheduler's tick, or host steal: ${stalls.elsewhere}), longest ${stalls.longestMs.toFixed(1)} ms; involuntary context switches ${usageAtEnd.involuntaryContextSwitches - usageAtStart.involuntaryContextSwitches}, voluntary ${usageAtEnd.voluntaryContextSwitches - usageAtStart.voluntaryContextSwitches}; host steal time ${stolenMs.toFixed(0)} ms over the run (${((stolenMs / (durationS * 1000 * cpus().length)) * 100).toFixed(1)} % of the ${cpus().length} CPUs' time)`,
 );
 console.log(gc.length ? `${summary(`  GC pauses (${gc.length})                                    `, gc)}` : '  GC pauses: none');
 console.log(slowTriggerLine(1000));
@@ -496,9 +496,11 @@ function fmtMs(ns: number): string {
  * ns runnable but waiting for one; read without allocation, ~2 µs a tick) tell its kind:
  * - on the CPU most of the gap: a long task of ours on the main thread (JavaScript, GC);
  * - waiting on the run queue most of it: runnable, but the kernel ran something else;
- * - neither: the thread's time went nowhere it could see — its virtual CPU taken by the host
- *   (steal time, which the guest's scheduler leaves out of both figures).
- * The guest's steal time over the run is read from /proc/stat at the ends.
+ * - neither: undetermined. The on-CPU figure of a running thread advances only at the scheduler's
+ *   ticks (4 ms steps with HZ 250, measured here), so a short stall spent on the CPU can read as
+ *   little as one tick less; the host taking the virtual CPU (steal, left out of both figures)
+ *   looks the same.
+ * The machine's steal time over the run, read from /proc/stat at the ends, bounds the host's share.
  */
 function startStallProbe() {
   const result = { count: 0, onCpu: 0, runQueue: 0, elsewhere: 0, longestMs: 0, stop: () => {} };
