@@ -182,6 +182,12 @@ export class OnlineClusterer implements UnitAssigner {
   private freeRings: number[] = [];
   private ringWidth = 0;
   private splitTest: SplitTest | null = null;
+  /** The slot whose split test is in progress (−1: none), and the unit it held then. */
+  private splitSlotInTest = -1;
+  private splitUnitInTest = -1;
+  /** The groups' means of a finished split test (splitRows rows × the window), reused. */
+  private splitMean0 = new Float64Array(0);
+  private splitMean1 = new Float64Array(0);
   private lastSplitCheckS = new Float64Array(0);
   /** Where the next maintenance slice starts. */
   private maintenanceCursor = 0;
@@ -247,6 +253,8 @@ export class OnlineClusterer implements UnitAssigner {
     this.ringSlotOf = new Int32Array(capacity).fill(-1);
     this.freeRings = Array.from({ length: o.maxUnits }, (_, i) => o.maxUnits - 1 - i);
     this.splitTest = new SplitTest(this.ringWidth, o.splitSpikes);
+    this.splitMean0 = new Float64Array(this.ringWidth);
+    this.splitMean1 = new Float64Array(this.ringWidth);
     if (this.geometry) this.planBlindZone();
   }
 
@@ -605,7 +613,7 @@ export class OnlineClusterer implements UnitAssigner {
     if (this.ringCount[ring] < o.splitSpikes) this.ringCount[ring]++;
   }
 
-  /** Maintenance over every slot; returns the events since the previous call (promotions during assign() included). */
+  /** Maintenance over every slot, split tests run whole; returns the events since the previous call (promotions during assign() included). */
   maintain(streamTimeS: number): readonly UnitEvent[] {
     const bank = this.bank;
     if (!bank) return NO_EVENTS;
@@ -616,25 +624,32 @@ export class OnlineClusterer implements UnitAssigner {
     return this.options.maxUnits + this.options.maxProvisional;
   }
 
-  /** See UnitAssigner.maintainSlice: `slots` slots from the cycling cursor, ≤ maxSplitTests split tests. */
-  maintainSlice(streamTimeS: number, slots: number, maxSplitTests: number): readonly UnitEvent[] {
+  /** See UnitAssigner.maintainSlice: `slots` slots from the cycling cursor, ≤ splitIterations power iterations of split testing. */
+  maintainSlice(streamTimeS: number, slots: number, splitIterations: number): readonly UnitEvent[] {
     const bank = this.bank;
     if (!bank) return NO_EVENTS;
     const count = Math.min(bank.capacity, Math.max(1, Math.ceil(slots)));
     const start = this.maintenanceCursor;
     this.maintenanceCursor = (start + count) % bank.capacity;
-    return this.maintainSlots(streamTimeS, start, count, maxSplitTests);
+    return this.maintainSlots(streamTimeS, start, count, splitIterations);
   }
 
-  /** Upkeep, then merges, then splits, over `count` slots from `start` (wrapping), as one pass does. */
-  private maintainSlots(streamTimeS: number, start: number, count: number, maxSplitTests: number): readonly UnitEvent[] {
+  /**
+   * Upkeep, then merges, then splits, over `count` slots from `start` (wrapping), as one pass does.
+   * Split tests run one at a time and advance by at most `splitIterations` power iterations per
+   * call; with an infinite budget (a full pass) each due slot's test runs whole.
+   */
+  private maintainSlots(streamTimeS: number, start: number, count: number, splitIterations: number): readonly UnitEvent[] {
     const capacity = this.bank!.capacity;
     this.streamTimeS = Math.max(this.streamTimeS, streamTimeS);
     const now = this.streamTimeS;
     for (let j = 0; j < count; j++) this.upkeepSlot((start + j) % capacity, now);
     for (let j = 0; j < count; j++) this.mergeFrom((start + j) % capacity, now);
-    let tests = 0;
-    for (let j = 0; j < count && tests < maxSplitTests; j++) if (this.splitSlot((start + j) % capacity, now)) tests++;
+    this.advanceSplitTest(now, splitIterations);
+    for (let j = 0; j < count; j++) {
+      if (this.splitSlotInTest >= 0) break;
+      if (this.beginSplitTest((start + j) % capacity, now)) this.advanceSplitTest(now, splitIterations);
+    }
     if (this.events.length === 0) return NO_EVENTS;
     const events = this.events.slice();
     this.events.length = 0;
@@ -842,44 +857,55 @@ export class OnlineClusterer implements UnitAssigner {
   }
 
   /** Tests unit slot k for a split when it is due; true when a test ran (the costly part). */
-  private splitSlot(k: number, now: number): boolean {
+  /** Begins slot k's split test when it is due (a unit with a full ring, not tested for splitEveryS); returns whether it did. */
+  private beginSplitTest(k: number, now: number): boolean {
     const bank = this.bank!;
     const o = this.options;
-    const test = this.splitTest!;
     if (!bank.active[k] || bank.unitOf[k] < 0) return false;
     if (now - this.lastSplitCheckS[k] < o.splitEveryS) return false;
     const ring = this.ringSlotOf[k];
     if (ring < 0 || this.ringCount[ring] < o.splitSpikes) return false;
     this.lastSplitCheckS[k] = now;
     const data = this.ring.subarray(ring * o.splitSpikes * this.ringWidth, (ring + 1) * o.splitSpikes * this.ringWidth);
-    const result = test.run(data, o.splitSpikes, o.splitMinDprime, o.splitMinFraction);
-    if (!result.split) return true;
+    this.splitTest!.begin(data, o.splitSpikes, o.splitMinDprime, o.splitMinFraction);
+    this.splitSlotInTest = k;
+    this.splitUnitInTest = bank.unitOf[k];
+    return true;
+  }
+
+  /** Advances the split test in progress by ≤ `iterations` power iterations; once it is over, splits its unit if it found two groups. */
+  private advanceSplitTest(now: number, iterations: number): void {
+    const k = this.splitSlotInTest;
+    if (k < 0 || !this.splitTest!.step(iterations)) return;
+    this.splitSlotInTest = -1;
+    // The unit may have been merged away or retired while the test ran over several slices.
+    if (!this.bank!.active[k] || this.bank!.unitOf[k] !== this.splitUnitInTest) return;
+    this.split(k, now);
+  }
+
+  /** Splits slot k's unit in two after its finished split test, when the groups differ like distinct units. */
+  private split(k: number, now: number): void {
+    const bank = this.bank!;
+    const o = this.options;
+    const test = this.splitTest!;
+    const result = test.result;
+    if (!result.split) return;
     if (this.units >= o.maxUnits || this.freeRings.length === 0) {
       this.counters.promotionsRefused++;
-      return true;
+      return;
     }
-    const child = bank.freeSlot() >= 0 ? bank.freeSlot() : this.oldestProvisional();
-    if (child < 0) return true;
-    if (bank.active[child]) this.removeTemplate(child);
     // The groups' means must differ like distinct units, or the split would be merged back.
     const width = bank.windowBefore + bank.windowAfter + 1;
-    const mean0 = new Float64Array(this.ringWidth);
-    const mean1 = new Float64Array(this.ringWidth);
-    let n0 = 0;
-    let n1 = 0;
-    for (let i = 0; i < o.splitSpikes; i++) {
-      const target = result.group[i] ? mean1 : mean0;
-      if (result.group[i]) n1++;
-      else n0++;
-      for (let j = 0; j < this.ringWidth; j++) target[j] += data[i * this.ringWidth + j];
-    }
+    const mean0 = this.splitMean0;
+    const mean1 = this.splitMean1;
+    const n1 = test.groupMeans(mean0, mean1);
+    const n0 = o.splitSpikes - n1;
     let distance = 0;
-    for (let j = 0; j < this.ringWidth; j++) {
-      mean0[j] /= n0;
-      mean1[j] /= n1;
-      distance += (mean0[j] - mean1[j]) ** 2;
-    }
-    if (distance <= 2 * o.mergeMaxChi2) return true;
+    for (let j = 0; j < this.ringWidth; j++) distance += (mean0[j] - mean1[j]) ** 2;
+    if (distance <= 2 * o.mergeMaxChi2) return;
+    const child = bank.freeSlot() >= 0 ? bank.freeSlot() : this.oldestProvisional();
+    if (child < 0) return;
+    if (bank.active[child]) this.removeTemplate(child);
     // Child: the parent's template, with its top rows replaced by the minority group's mean.
     bank.active[child] = 1;
     bank.rowCount[child] = bank.rowCount[k];
@@ -905,7 +931,7 @@ export class OnlineClusterer implements UnitAssigner {
     bank.spikeCount[k] = n0;
     this.createdAtS[child] = now;
     this.index.add(child, bank.peakChannel[child]);
-    const parentRing = ring;
+    const parentRing = this.ringSlotOf[k];
     this.ringCount[parentRing] = this.ringHead[parentRing] = 0;
     bank.unitOf[child] = -1;
     this.provisional++;
@@ -917,7 +943,6 @@ export class OnlineClusterer implements UnitAssigner {
     this.counters.promotions--;
     this.counters.splits++;
     this.events.push({ kind: 'split', parent: bank.unitOf[k], unitId: created.kind === 'created' ? created.unitId : bank.unitOf[child], streamTimeS: now });
-    return true;
   }
 
   /** The id a (possibly merged) unit id now goes by. */

@@ -60,10 +60,11 @@ export interface UnitAssigner {
   maintain(streamTimeS: number): readonly UnitEvent[];
   /**
    * The same bookkeeping in slices, for the live path: `slots` of the assigner's `slotCount` slots
-   * per call, from a cursor that cycles, with at most `maxSplitTests` split tests. Called every
-   * block, it spreads a full pass over many blocks so that no block waits behind it.
+   * per call, from a cursor that cycles, and at most `splitIterations` power iterations of split
+   * testing (a test runs over as many calls as it needs). Called every block, it spreads a full
+   * pass over many blocks so that no block waits behind it.
    */
-  maintainSlice?(streamTimeS: number, slots: number, maxSplitTests: number): readonly UnitEvent[];
+  maintainSlice?(streamTimeS: number, slots: number, splitIterations: number): readonly UnitEvent[];
   /** How many slots a full pass of maintainSlice covers. */
   readonly slotCount?: number;
   /**

@@ -21,7 +21,8 @@ interface Run {
 /**
  * Feeds `blocks` blocks of 10 spikes drawn from `pick` (amplitude ±15 %, sub-sample jitter) and
  * runs maintenance every 100 blocks (1 s of stream time) as full passes, or, with `slices`, as the
- * live path does: a slice every block, one sweep of every slot per 100 blocks, one split test at most.
+ * live path does: a slice every block, one sweep of every slot per 100 blocks, split tests advanced
+ * by `splitIterations` power iterations a slice.
  */
 function run(
   units: readonly WorldUnit[],
@@ -31,6 +32,7 @@ function run(
   pick?: (block: number, random: () => number) => WorldUnit,
   clusterer = new OnlineClusterer(layout, options),
   slices = false,
+  splitIterations = 4,
 ): Run {
   const random = seededRandom(seed);
   const batch = allocateSnippets(hoods, 16);
@@ -49,7 +51,7 @@ function run(
     clusterer.assign(batch, noise);
     clusterer.resolveDeferred(batch, noise);
     for (let i = 0; i < batch.count; i++) spikes.push([truth[i], batch.unitId[i]]);
-    if (slices) events.push(...clusterer.maintainSlice(sample / RATE_HZ, clusterer.slotCount / 100, 1));
+    if (slices) events.push(...clusterer.maintainSlice(sample / RATE_HZ, clusterer.slotCount / 100, splitIterations));
     else if (b % 100 === 99) events.push(...clusterer.maintain(sample / RATE_HZ));
   }
   return { clusterer, spikes, events };
@@ -209,6 +211,22 @@ test('maintenance in slices (the live path) merges and splits as full passes do'
   assert.ok(split.events.some((e) => e.kind === 'split'), JSON.stringify(split.events));
   const s = score(split, 3000);
   assert.is(new Set(s.majority.values()).size, 2, JSON.stringify([...s.majority]));
+});
+
+test('in slices a split test spreads over blocks: with one power iteration a slice, the same split comes later', () => {
+  const shared = [makeUnit(layout, 0, 16, 300, 140, 0.25), makeUnit(layout, 1, 16, 300, 140, 0.85)];
+  const permissive = { ...DEFAULT_ONLINE_CLUSTER_OPTIONS, maxExcessSigma: 1e6, splitEveryS: 1 };
+  const splitAt = (iterations: number): number => {
+    const r = run(shared, permissive, 400, 7, undefined, undefined, true, iterations);
+    const event = r.events.find((e) => e.kind === 'split');
+    assert.ok(event, `no split with ${iterations} iterations a slice`);
+    return event!.streamTimeS;
+  };
+  const whole = splitAt(Number.POSITIVE_INFINITY);
+  const stepped = splitAt(1);
+  // A test needs ≥ 3 iterations, so ≥ 2 more blocks (10 ms of this stream each) before its answer.
+  assert.ok(stepped >= whole + 0.02, `split at ${stepped} s in steps, ${whole} s whole`);
+  assert.ok(stepped <= whole + 0.3, `split at ${stepped} s in steps, ${whole} s whole: 30 iterations are 30 blocks at most`);
 });
 
 test('bounded memory: no more units than maxUnits, no more provisional templates than maxProvisional', () => {

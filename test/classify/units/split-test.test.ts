@@ -1,6 +1,7 @@
 // SplitTest: two groups along a direction the vectors do not share with the noise are found and cut
 // apart exactly; one Gaussian cloud is not split; repeated runs give the same answer (the early
-// stop of the power iteration is deterministic).
+// stop of the power iteration is deterministic); a test run in steps gives the whole run's answer,
+// on the vectors as they were when it began, with their groups' means.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SplitTest } from '../../../src/classify/units/split-test.js';
@@ -50,6 +51,42 @@ test('deterministic: the same data give the same d′ and groups, whatever ran b
   const again = split.run(data, 100, 5, 0.15);
   assert.is(again.dPrime, dPrime);
   assert.equal(Array.from(again.group), groups);
+});
+
+test('in steps: the same d′ and groups as a whole run, from the vectors as they were at begin()', () => {
+  const whole = new SplitTest(D, 100);
+  const data = cloud(100, 35, 6, 6);
+  const expected = whole.run(data, 100, 5, 0.15);
+  const stepped = new SplitTest(D, 100);
+  const live = data.slice();
+  stepped.begin(live, 100, 5, 0.15);
+  assert.ok(stepped.inProgress);
+  // The caller's ring fills on meanwhile: the test works on its copy.
+  live.fill(0);
+  let steps = 1;
+  while (!stepped.step(1)) steps++;
+  assert.ok(steps >= 3, `a test of ≥ 3 iterations took ${steps} one-iteration steps`);
+  assert.not.ok(stepped.inProgress);
+  assert.ok(stepped.step(1), 'a finished test stays finished');
+  assert.is(stepped.result.dPrime, expected.dPrime);
+  assert.is(stepped.result.split, expected.split);
+  assert.equal(Array.from(stepped.result.group), Array.from(expected.group));
+});
+
+test('group means: each group\'s mean over the vectors at begin(); returns the minority\'s size', () => {
+  const split = new SplitTest(D, 100);
+  const data = cloud(100, 30, 12, 7);
+  split.run(data, 100, 5, 0.15);
+  const mean0 = new Float64Array(D);
+  const mean1 = new Float64Array(D);
+  assert.is(split.groupMeans(mean0, mean1), 30);
+  for (const j of [0, 17, 92]) {
+    let s0 = 0;
+    let s1 = 0;
+    for (let i = 0; i < 100; i++) (i < 30 ? (s1 += data[i * D + j]) : (s0 += data[i * D + j]));
+    assert.ok(Math.abs(mean1[j] - s1 / 30) < 1e-9, `group 1, dimension ${j}: ${mean1[j]} vs ${s1 / 30}`);
+    assert.ok(Math.abs(mean0[j] - s0 / 70) < 1e-9, `group 0, dimension ${j}: ${mean0[j]} vs ${s0 / 70}`);
+  }
 });
 
 test.run();
