@@ -72,6 +72,8 @@ export class SimSource implements SampleSource {
   private readonly runScheduler: RunScheduler;
   private readonly block: MutableInt16Block;
   private pending: Subscription | null = null;
+  /** Whether `block` already holds the next block, generated while waiting for its due time. */
+  private nextReady = false;
   private runStartNs = 0;
   private runStartFrame = 0;
 
@@ -147,7 +149,7 @@ export class SimSource implements SampleSource {
     this.currentState = 'running';
     this.runScheduler.begin(this.realTime);
     this.runStartNs = this.clock.nowNs();
-    this.runStartFrame = this.simulation.generator.position;
+    this.runStartFrame = this.nextFrame();
     this.pending = this.runScheduler.scheduler.schedule(SimSource.pumpWork, this.realTime ? this.msUntilNextBlock() : 0, this);
   }
 
@@ -175,8 +177,27 @@ export class SimSource implements SampleSource {
     return this.runStartNs + ((sampleIndex + 1 - this.runStartFrame) / this.simulation.options.sampleRateHz / this.speed) * 1e9;
   }
 
-  /** Generates and emits the next block now, whatever the pace (tests, and the pump). */
+  /** Emits the next block now (generating it unless it was generated ahead), whatever the pace (tests, and the pump). */
   emitNextBlock(): boolean {
+    if (!this.nextReady && !this.generateNext()) return false;
+    this.nextReady = false;
+    const block = this.block;
+    block.hostReceiveTimeNs = this.clock.nowNs();
+    this.counters.blocksDelivered++;
+    this.counters.framesDelivered += block.frameCount;
+    this.subject.next(block);
+    return true;
+  }
+
+  /**
+   * Generates the next block into the block buffer (free again once its consumers returned);
+   * false at the end of a timed run. Paced, the pump calls it right after emitting, so that at
+   * the due time the block only leaves: a device's block is complete when its last sample is
+   * acquired, and generating 384 channels took ~50 µs that would otherwise count as data wait.
+   * The light triggers the emitted block caused are drained into this one, as before; a trigger
+   * issued between blocks (a timer, the bus) starts in the block after it.
+   */
+  private generateNext(): boolean {
     const generator = this.simulation.generator;
     let frames = this.blockFrames;
     if (this.totalFrames !== null) frames = Math.min(frames, this.totalFrames - generator.position);
@@ -185,20 +206,22 @@ export class SimSource implements SampleSource {
     block.firstSampleIndex = generator.position;
     generator.generate(block.samples, frames);
     block.frameCount = frames;
-    block.hostReceiveTimeNs = this.clock.nowNs();
-    this.counters.blocksDelivered++;
-    this.counters.framesDelivered += frames;
-    this.subject.next(block);
+    this.nextReady = true;
     return true;
+  }
+
+  /** The first frame of the next block to emit. */
+  private nextFrame(): number {
+    return this.nextReady ? this.block.firstSampleIndex : this.simulation.generator.position;
   }
 
   private pump(action: SchedulerAction<SimSource>): void {
     if (this.currentState !== 'running') return;
     const started = performance.now();
-    const startFrame = this.simulation.generator.position;
+    const startFrame = this.nextFrame();
     for (;;) {
       if (this.realTime && this.msUntilNextBlock() > 0) break;
-      if (!this.realTime && this.simulation.generator.position - startFrame >= this.yieldEveryFrames) break;
+      if (!this.realTime && this.nextFrame() - startFrame >= this.yieldEveryFrames) break;
       if (!this.emitNextBlock()) {
         this.finish();
         return;
@@ -207,6 +230,8 @@ export class SimSource implements SampleSource {
       // Also when catching up in real time: a long catch-up must not starve the sockets and timers.
       if (performance.now() - started > BURST_BUDGET_MS) break;
     }
+    // The end of a timed run shows at the next pump, when there is nothing left to emit.
+    if (this.realTime && !this.nextReady) this.generateNext();
     this.pending = action.schedule(this, this.realTime ? this.msUntilNextBlock() : 0);
   }
 
@@ -217,7 +242,7 @@ export class SimSource implements SampleSource {
   }
 
   private msUntilNextBlock(): number {
-    const framesDone = this.simulation.generator.position - this.runStartFrame;
+    const framesDone = this.nextFrame() - this.runStartFrame;
     const dueNs = this.runStartNs + ((framesDone + this.blockFrames) / this.simulation.options.sampleRateHz / this.speed) * 1e9;
     return Math.max(0, (dueNs - this.clock.nowNs()) / 1e6);
   }

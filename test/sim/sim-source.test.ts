@@ -74,6 +74,42 @@ test('sampleDueTimeNs: each block leaves when its last sample is due; a sample i
   await unpaced.close();
 });
 
+test('paced, the next block is generated while it waits for its due time (not when due); the stream is the unpaced one, sample for sample', async () => {
+  const scheduler = new VirtualTimeScheduler(undefined, 1000);
+  const clock = { nowNs: () => scheduler.now() * 1e6 };
+  const paced = new SimSource({ channels: 32, units: 4, seed: 5, blockFrames: 300, durationS: 0.05, clock, scheduler });
+  const positions: number[] = [];
+  const pacedSamples: number[] = [];
+  paced.blocks$.subscribe((b) => {
+    positions.push(paced.simulation.generator.position);
+    pacedSamples.push(...b.samples.subarray(0, b.frameCount * b.channelCount));
+  });
+  await paced.open();
+  await paced.start();
+  scheduler.flush();
+  // While block k is consumed, the generator has made exactly it (its light triggers go into k + 1).
+  assert.equal(positions, [300, 600, 900, 1200, 1500]);
+  assert.is(paced.counters.framesDelivered, 1500);
+  await paced.close();
+  // Between blocks, the next one is already made: stopped at 15 ms, one block out, two generated.
+  const halfway = new VirtualTimeScheduler(undefined, 15);
+  const early = new SimSource({ channels: 32, units: 4, seed: 5, blockFrames: 300, durationS: 0.05, clock: { nowNs: () => halfway.now() * 1e6 }, scheduler: halfway });
+  await early.open();
+  await early.start();
+  halfway.flush();
+  assert.is(early.counters.framesDelivered, 300);
+  assert.is(early.simulation.generator.position, 600);
+  await early.close();
+  const unpaced = new SimSource({ channels: 32, units: 4, seed: 5, blockFrames: 300, durationS: 0.05, realTime: false });
+  const unpacedSamples: number[] = [];
+  const done = new Promise<void>((resolve) => unpaced.blocks$.subscribe({ next: (b) => unpacedSamples.push(...b.samples.subarray(0, b.frameCount * b.channelCount)), complete: resolve }));
+  await unpaced.open();
+  await unpaced.start();
+  await done;
+  assert.is(pacedSamples.length, 1500 * 32);
+  assert.ok(pacedSamples.every((v, i) => v === unpacedSamples[i]), 'same samples');
+});
+
 test('bundled geometries equal the probe library; NP1000 at 384 channels is bank 0 (electrodes 0…383)', () => {
   for (const [name, path] of [
     ['NP1000', ['imec', 'NP1000', 'NP1000.json']],
