@@ -30,7 +30,8 @@
  *
  * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
  * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs),
- * early identification from 12 samples after the peak for the rules (--early=0: off), 1 ms blocks.
+ * a 0.2 ms detector peak window and early identification from 6 samples after the peak for the
+ * rules (--early=0: off), 1 ms blocks.
  *
  * This measures the host stack (Node, the pty), not USB: a real Pulse Pal 2 adds its USB
  * CDC transfer and up to one 50 µs firmware cycle.
@@ -85,14 +86,14 @@ const WARMUP_S = Number(positional[1] ?? 8);
 /** Snippet samples after the peak: the pipeline's default (60, what the C4 waveform needs) unless given, to see what that wait costs. */
 const SAMPLES_AFTER = positional[2] === undefined ? null : Math.floor(Number(positional[2]));
 /**
- * Early identification (pipeline.snippets.earlySamplesAfter): the rules act on unit ids matched 12
- * samples (the detector's peak window) after the trough, as a closed-loop rig is advised to run;
- * `--early=N` another length, `--early=0` the full snippet's ids (the daemon's default).
+ * The detection settings a closed-loop rig is advised to run (docs/closedloop.md, the Pulse Pal
+ * example config): the rules act on unit ids matched 6 samples after the trough
+ * (pipeline.snippets.earlySamplesAfter), which the detector reports 0.2 ms after it
+ * (pipeline.detect.peakWindowMs). `--early=N` another length, `--early=0` the full snippet's ids
+ * (the daemon's default); `--peak-window-ms=X` another window (the daemon's default is 0.4 ms).
  */
-const EARLY_SAMPLES_AFTER = Math.floor(Number(flagValue('early') ?? 12));
-/** `--peak-window-ms=X`: the detector's peak window (pipeline.detect.peakWindowMs, default 0.4 ms), which early ids wait for. */
-const PEAK_WINDOW_ARG = flagValue('peak-window-ms');
-const PEAK_WINDOW_MS = PEAK_WINDOW_ARG === undefined ? null : Number(PEAK_WINDOW_ARG);
+const EARLY_SAMPLES_AFTER = Math.floor(Number(flagValue('early') ?? 6));
+const PEAK_WINDOW_MS = Number(flagValue('peak-window-ms') ?? 0.2);
 /** `--block-frames=N`: frames per source block (default 30, 1 ms): the framing's share of the wait. */
 const BLOCK_FRAMES_ARG = flagValue('block-frames');
 const CHANNELS = 384;
@@ -161,7 +162,7 @@ const config = validateRigConfig({
   classifier: { model: 'cortex' },
   pipeline: {
     snippets: { ...(SAMPLES_AFTER === null ? {} : { samplesAfter: SAMPLES_AFTER }), earlySamplesAfter: EARLY_SAMPLES_AFTER },
-    ...(PEAK_WINDOW_MS === null ? {} : { detect: { peakWindowMs: PEAK_WINDOW_MS } }),
+    detect: { peakWindowMs: PEAK_WINDOW_MS },
   },
   sinks: { [SINK]: { kind: 'pulsepal', port: emulator.hostPath } },
   safety: {
