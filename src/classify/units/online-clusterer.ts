@@ -856,7 +856,6 @@ export class OnlineClusterer implements UnitAssigner {
     this.events.push({ kind: 'merged', survivor, absorbed, streamTimeS: now });
   }
 
-  /** Tests unit slot k for a split when it is due; true when a test ran (the costly part). */
   /** Begins slot k's split test when it is due (a unit with a full ring, not tested for splitEveryS); returns whether it did. */
   private beginSplitTest(k: number, now: number): boolean {
     const bank = this.bank!;
