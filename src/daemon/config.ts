@@ -26,6 +26,11 @@ export const daemonConfigSchema = s.object(
       description:
         'After a block whose rules triggered a stimulator, the acquisition thread sleeps this long (µs) before the rest of the block’s work, so that the kernel can deliver the write: a pty’s far end (an emulated device, socat) receives it through a kernel worker that a real-time acquisition thread would keep waiting (docs/closedloop.md, latency). 0: no pause.',
     }),
+    triggerKick: s.boolean({
+      default: true,
+      description:
+        'After that pause, wake a helper thread (real-time with the acquisition thread) so that the other CPU reschedules: the kernel worker that delivers a write to a pty’s far end may be queued there behind a normal-priority thread until that CPU’s next interrupt, up to ~1 ms (docs/closedloop.md, latency). Costs one futex wake per block that triggered; a USB device does not need it. false: no kick.',
+    }),
   },
   { description: 'The daemon itself.' },
 );

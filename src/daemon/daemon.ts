@@ -49,6 +49,7 @@ import { createUnitStage, type UnitStage } from './unit-stage.js';
 import { UnitTablePublisher } from './unit-table-publisher.js';
 import { describeEarlyIds } from '../classify/units/early-id-tally.js';
 import { sleepMicroseconds } from './cpu-yield.js';
+import { CpuKick } from './cpu-kick.js';
 
 export interface DaemonDeps {
   readonly clock?: MonotonicClock;
@@ -64,6 +65,8 @@ export interface DaemonDeps {
   readonly onOptotagEnd?: (result: OptotagResult) => void;
   /** The pause after a block's triggers (default: a synchronous sleep, cpu-yield.ts); tests count the calls. */
   readonly sleepUs?: (us: number) => void;
+  /** The kick of another CPU after that pause (default: a CpuKick helper thread when daemon.triggerKick); tests count the calls. */
+  readonly kickCpu?: () => void;
 }
 
 /** Counters of what went through the daemon; they only grow. */
@@ -108,6 +111,8 @@ export class Daemon implements CommandHandler {
   private readonly clock: MonotonicClock;
   private readonly log: DaemonLog;
   private readonly sleepUs: (us: number) => void;
+  private kickCpu: (() => void) | null;
+  private cpuKick: CpuKick | null = null;
   private readonly startedNs: number;
   private created: CreatedSource | null = null;
   private sinks: CreatedSinks | null = null;
@@ -131,6 +136,7 @@ export class Daemon implements CommandHandler {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? consoleLog();
     this.sleepUs = deps.sleepUs ?? sleepMicroseconds;
+    this.kickCpu = deps.kickCpu ?? null;
     this.startedNs = this.clock.nowNs();
     this.ingress = new IngressMonitor(config.daemon.sourceBufferMs, this.clock);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -292,6 +298,11 @@ export class Daemon implements CommandHandler {
       if (outcome.ok) this.info('daemon', outcome.message);
       else this.warn('daemon', outcome.message);
     }
+    // After the priority (the helper inherits it: a real-time wake-up is what preempts), before the source.
+    if (config.daemon.triggerKick && !this.kickCpu) {
+      const cpuKick = (this.cpuKick = new CpuKick());
+      this.kickCpu = () => cpuKick.kick();
+    }
     await source.start();
     this.info('daemon', `running${this.dashboardUrl ? `; dashboard: ${this.dashboardUrl}` : ''}`);
   }
@@ -315,8 +326,12 @@ export class Daemon implements CommandHandler {
       // The stimulation path first, on the fast pass's unit ids (a spike whose snippet needs overlap
       // resolution has none yet: a rule misses it rather than wait); then the rest of the assignment.
       const ruleBatch = early ?? batch;
-      // A pause after the triggers lets the kernel deliver them before the rest of the block (cpu-yield.ts).
-      if (ruleBatch.count > 0 && this.rules && this.rules.onSpikes(ruleBatch) > 0) this.sleepUs(this.config.daemon.triggerYieldUs);
+      // A pause after the triggers lets the kernel deliver them before the rest of the block
+      // (cpu-yield.ts); the kick, if the delivery is queued on the other CPU (cpu-kick.ts).
+      if (ruleBatch.count > 0 && this.rules && this.rules.onSpikes(ruleBatch) > 0) {
+        this.sleepUs(this.config.daemon.triggerYieldUs);
+        this.kickCpu?.();
+      }
       if (early) this.units?.assign(snippets!);
       if (snippets) this.units?.completeAssignment(snippets);
       this.counters.spikes += batch.count;
@@ -486,6 +501,7 @@ export class Daemon implements CommandHandler {
         return this.units?.close();
       }],
       ['recorder', () => this.recorder?.stop()],
+      ['cpu kick', () => this.cpuKick?.close()],
       ['bus', () => this.bus?.close()],
     ];
     for (const [stage, step] of steps) {

@@ -26,7 +26,7 @@
  * source buffer occupancy and blocks dropped (from the bus's status messages), event-loop delay
  * and GC pauses, what the bus subscriber received.
  *
- *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--early=N] [--peak-window-ms=X] [--block-frames=N] [--socat] [--normal-priority] [--emulator-normal-priority] [--heap-profile=FILE]
+ *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--early=N] [--peak-window-ms=X] [--block-frames=N] [--socat] [--normal-priority] [--emulator-normal-priority] [--no-kick] [--heap-profile=FILE]
  *
  * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
  * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs),
@@ -75,6 +75,8 @@ const REALTIME_PRIORITY = process.argv.includes('--normal-priority') ? 0 : 20;
  * waits for CPU time that a real device would not need.
  */
 const EMULATOR_REALTIME = REALTIME_PRIORITY > 0 && !process.argv.includes('--emulator-normal-priority');
+/** `--no-kick`: daemon.triggerKick off (no wake-up of the other CPU after a block's triggers; src/daemon/cpu-kick.ts). */
+const TRIGGER_KICK = !process.argv.includes('--no-kick');
 /**
  * `--heap-profile=FILE`: sample every allocation of the measured span (those already collected
  * included: the young garbage behind scavenges is what matters here) and write a V8 heap profile
@@ -172,7 +174,7 @@ const config = validateRigConfig({
   rules,
   bus: { port: 0, tokens: [{ name: 'bench', token: TOKEN, permissions: ['subscribe'] }] },
   dashboard: { enabled: false },
-  daemon: { realtimePriority: REALTIME_PRIORITY },
+  daemon: { realtimePriority: REALTIME_PRIORITY, triggerKick: TRIGGER_KICK },
 });
 
 const logCounts = { warn: 0, error: 0 };
@@ -371,7 +373,7 @@ const gc = Float64Array.from(gcPausesMs.map((ms) => ms * 1000));
 const snippets = config.pipeline.snippets;
 
 console.log(
-  `  scheduling: daemon.realtimePriority ${REALTIME_PRIORITY}; acquisition thread policy ${mainThreadPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : mainThreadPolicy === 0 ? 'normal (SCHED_OTHER)' : String(mainThreadPolicy)}; the Pulse Pal emulator's thread ${emulatorPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : 'normal'}; this process's threads: ${[...threadPolicies].map(([k, n]) => `${n}× ${k}`).join(', ')}`,
+  `  scheduling: daemon.realtimePriority ${REALTIME_PRIORITY}; acquisition thread policy ${mainThreadPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : mainThreadPolicy === 0 ? 'normal (SCHED_OTHER)' : String(mainThreadPolicy)}; the Pulse Pal emulator's thread ${emulatorPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : 'normal'}; kick of the other CPU after triggers ${TRIGGER_KICK ? 'on' : 'off'}; this process's threads: ${[...threadPolicies].map(([k, n]) => `${n}× ${k}`).join(', ')}`,
 );
 console.log(`latency: ${measured} triggers in ${durationS.toFixed(1)} s over ${OUTPUTS} Pulse Pal outputs (${(measured / durationS).toFixed(0)}/s), ${blocks} blocks, ${spikes} spikes (${(spikes / durationS).toFixed(0)}/s), ${daemon.unitSummaries().length} units`);
 console.log(`  daemon process CPU (main thread + classifier worker + threads): ${(((cpu.user + cpu.system) / 1e6 / durationS) * 100).toFixed(0)} % of one core; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

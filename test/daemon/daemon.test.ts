@@ -142,7 +142,7 @@ test('rules from the config fire from the start; the latency histograms and the 
   assert.is(status.blocksDropped, 0);
 });
 
-test('after a block whose rules triggered, and only then, the acquisition thread pauses daemon.triggerYieldUs once', async () => {
+test('after a block whose rules triggered, and only then, the acquisition thread pauses daemon.triggerYieldUs once, then kicks the other CPU', async () => {
   const run = async (units: number[]) => {
     const config = simConfig({
       rules: { any: { when: { kind: 'unit-spike', units }, action: { sink: 'stim', output: 0, train: { pulseWidthMs: 1, level: 0.2 } }, refractoryMs: 50 } },
@@ -150,19 +150,27 @@ test('after a block whose rules triggered, and only then, the acquisition thread
       bus: { enabled: false },
     });
     const pauses: { us: number; block: number }[] = [];
-    const daemon: Daemon = await Daemon.start(config, { log: new MemoryLog(), sleepUs: (us) => pauses.push({ us, block: daemon.counters.blocks }) });
+    const kicks: { block: number; afterPauses: number }[] = [];
+    const daemon: Daemon = await Daemon.start(config, {
+      log: new MemoryLog(),
+      sleepUs: (us) => pauses.push({ us, block: daemon.counters.blocks }),
+      kickCpu: () => kicks.push({ block: daemon.counters.blocks, afterPauses: pauses.length }),
+    });
     await daemon.done;
     await daemon.stop();
-    return { pauses, triggers: daemon.counters.triggers };
+    return { pauses, kicks, triggers: daemon.counters.triggers };
   };
   const firing = await run(Array.from({ length: 256 }, (_, u) => u));
   assert.ok(firing.triggers > 0, `${firing.triggers} triggers`);
   assert.ok(firing.pauses.length > 0 && firing.pauses.length <= firing.triggers, `${firing.pauses.length} pauses for ${firing.triggers} triggers`);
   assert.ok(firing.pauses.every((p) => p.us === 45), 'the configured length');
   assert.is(new Set(firing.pauses.map((p) => p.block)).size, firing.pauses.length, 'at most one pause per block');
+  assert.equal(firing.kicks.map((k) => k.block), firing.pauses.map((p) => p.block), 'one kick in each block that paused');
+  assert.ok(firing.kicks.every((k, i) => k.afterPauses === i + 1), 'each kick after its pause');
   const silent = await run([1000]);
   assert.is(silent.triggers, 0);
   assert.is(silent.pauses.length, 0, 'no trigger, no pause');
+  assert.is(silent.kicks.length, 0, 'no trigger, no kick');
 });
 
 test('a sink that cannot open does not stop acquisition: the daemon runs without it and says so', async () => {
