@@ -50,7 +50,7 @@ export class CpuKick {
   private readonly worker: Worker;
   private closed = false;
   /** Resolves when the helper thread has exited (after close()). */
-  readonly exited: Promise<void>;
+  private readonly exited: Promise<void>;
 
   constructor() {
     this.worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { shared: this.cells.buffer } });

@@ -111,7 +111,8 @@ export class Daemon implements CommandHandler {
   private readonly clock: MonotonicClock;
   private readonly log: DaemonLog;
   private readonly sleepUs: (us: number) => void;
-  private kickCpu: (() => void) | null;
+  private readonly kickCpu: () => void;
+  /** The helper the default kick wakes (made at start when daemon.triggerKick and no kick was injected). */
   private cpuKick: CpuKick | null = null;
   private readonly startedNs: number;
   private created: CreatedSource | null = null;
@@ -136,7 +137,7 @@ export class Daemon implements CommandHandler {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? consoleLog();
     this.sleepUs = deps.sleepUs ?? sleepMicroseconds;
-    this.kickCpu = deps.kickCpu ?? null;
+    this.kickCpu = deps.kickCpu ?? (() => this.cpuKick?.kick());
     this.startedNs = this.clock.nowNs();
     this.ingress = new IngressMonitor(config.daemon.sourceBufferMs, this.clock);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -299,10 +300,7 @@ export class Daemon implements CommandHandler {
       else this.warn('daemon', outcome.message);
     }
     // After the priority (the helper inherits it: a real-time wake-up is what preempts), before the source.
-    if (config.daemon.triggerKick && !this.kickCpu) {
-      const cpuKick = (this.cpuKick = new CpuKick());
-      this.kickCpu = () => cpuKick.kick();
-    }
+    if (config.daemon.triggerKick && !this.deps.kickCpu) this.cpuKick = new CpuKick();
     await source.start();
     this.info('daemon', `running${this.dashboardUrl ? `; dashboard: ${this.dashboardUrl}` : ''}`);
   }
@@ -330,7 +328,7 @@ export class Daemon implements CommandHandler {
       // (cpu-yield.ts); the kick, if the delivery is queued on the other CPU (cpu-kick.ts).
       if (ruleBatch.count > 0 && this.rules && this.rules.onSpikes(ruleBatch) > 0) {
         this.sleepUs(this.config.daemon.triggerYieldUs);
-        this.kickCpu?.();
+        this.kickCpu();
       }
       if (early) this.units?.assign(snippets!);
       if (snippets) this.units?.completeAssignment(snippets);
