@@ -77,6 +77,10 @@ export class TemplateMatcher {
   private readonly snippetRowOf: Int32Array;
   private readonly weightOfRow: Float64Array;
   private xxByShift: Float64Array;
+  /** Σ x·τ per whole-sample shift of the current candidate. */
+  private dotByShift: Float64Array;
+  /** The weighted energy of the rows halfShiftDot() interpolated. */
+  private halfCovered = 0;
   readonly result: MatchResult = { template: -1, shift: 0, scale: 0, residual: 0, bound: 0, samples: 0, accepted: false };
 
   constructor(
@@ -96,12 +100,14 @@ export class TemplateMatcher {
     this.snippetRowOf = new Int32Array(channelCount).fill(-1);
     this.weightOfRow = new Float64Array(maxSnippetRows);
     this.xxByShift = new Float64Array(2 * options.maxShift + 1);
+    this.dotByShift = new Float64Array(2 * options.maxShift + 1);
   }
 
   /** Replaces the acceptance options (e.g. on a config reload); takes effect with the next spike. */
   setOptions(options: MatchOptions): void {
     this.options = options;
     this.xxByShift = new Float64Array(2 * options.maxShift + 1);
+    this.dotByShift = new Float64Array(2 * options.maxShift + 1);
   }
 
   /**
@@ -136,24 +142,27 @@ export class TemplateMatcher {
       usedRows++;
     }
     const maxShift = o.maxShift;
-    for (let s = -maxShift; s <= maxShift; s++) {
-      let xx = 0;
-      const start = batch.samplesBefore - before + s;
-      for (let r = 0; r < rows; r++) {
-        if (batch.channels[rowBase + r] < 0) continue;
-        const base = (rowBase + r) * L;
+    // A row at a time, every shift: the same sums, in the same order, as a shift at a time.
+    const xxByShift = this.xxByShift;
+    xxByShift.fill(0);
+    for (let r = 0; r < rows; r++) {
+      if (batch.channels[rowBase + r] < 0) continue;
+      const w = this.weightOfRow[r];
+      const xRow = (rowBase + r) * L + batch.samplesBefore - before;
+      for (let s = -maxShift; s <= maxShift; s++) {
+        const base = xRow + s;
         let e = 0;
         for (let t = 0; t < width; t++) {
-          const x = wf[base + start + t];
+          const x = wf[base + t];
           e += x * x;
         }
-        xx += e * this.weightOfRow[r];
+        xxByShift[s + maxShift] += e * w;
       }
-      this.xxByShift[s + maxShift] = xx;
     }
     const samples = usedRows * width;
     const halfMax = 2 * maxShift;
     const step = o.halfSampleShifts ? 1 : 2;
+    const dotByShift = this.dotByShift;
     for (let c = from; c < from + count; c++) {
       const tk = candidates[c];
       if (!bank.active[tk]) continue;
@@ -170,38 +179,49 @@ export class TemplateMatcher {
         const sigma = noiseUv[ch];
         tt += (bankWindow ? bank.rowEnergy[tRow0 + r] : ownEnergy[r]) * (sigma > 0 ? 1 / (sigma * sigma) : 1);
       }
+      // Whole-sample shifts, a row at a time: its lookups once for all shifts. Each shift's sums
+      // run over the rows and samples in the same order as one shift at a time would, so the
+      // figures (and ties) are the same to the bit.
+      dotByShift.fill(0);
+      let covered = 0;
+      for (let r = 0; r < tRows; r++) {
+        if (bank.rowWeight[tRow0 + r] <= 0) continue;
+        const sr = this.snippetRowOf[bank.channels[tRow0 + r]];
+        if (sr < 0) continue;
+        const w = this.weightOfRow[sr];
+        const xRow = (rowBase + sr) * L + batch.samplesBefore - before;
+        const tBase = (tRow0 + r) * bank.length + bank.alignIndex - before;
+        if (maxShift === 1) {
+          // The default: the three shifts in one pass over the template row.
+          let dm = 0;
+          let d0 = 0;
+          let dp = 0;
+          for (let t = 0; t < width; t++) {
+            const v = bank.data[tBase + t];
+            dm += wf[xRow - 1 + t] * v;
+            d0 += wf[xRow + t] * v;
+            dp += wf[xRow + 1 + t] * v;
+          }
+          dotByShift[0] += dm * w;
+          dotByShift[1] += d0 * w;
+          dotByShift[2] += dp * w;
+        } else {
+          for (let s = -maxShift; s <= maxShift; s++) {
+            const xBase = xRow + s;
+            let d = 0;
+            for (let t = 0; t < width; t++) d += wf[xBase + t] * bank.data[tBase + t];
+            dotByShift[s + maxShift] += d * w;
+          }
+        }
+        covered += (bankWindow ? bank.rowEnergy[tRow0 + r] : ownEnergy[r]) * w;
+      }
       for (let h = -halfMax; h <= halfMax; h += step) {
         // Shift h / 2 samples; an odd h compares the snippet at shift ⌊h/2⌋ with the template
         // interpolated half a sample earlier (its energy then taken on the interpolated values).
         const s = h >> 1;
         const half = (h & 1) !== 0;
-        let dot = 0;
-        let covered = 0;
-        const start = batch.samplesBefore - before + s;
-        for (let r = 0; r < tRows; r++) {
-          if (bank.rowWeight[tRow0 + r] <= 0) continue;
-          const sr = this.snippetRowOf[bank.channels[tRow0 + r]];
-          if (sr < 0) continue;
-          const xBase = (rowBase + sr) * L + start;
-          const rowStart = (tRow0 + r) * bank.length;
-          const tBase = rowStart + bank.alignIndex - before;
-          let d = 0;
-          const w = this.weightOfRow[sr];
-          if (half) {
-            let e = 0;
-            for (let t = 0; t < width; t++) {
-              const v = valueAtHalf(bank.data, rowStart, rowStart + bank.length, tBase + t - 1);
-              d += wf[xBase + t] * v;
-              e += v * v;
-            }
-            covered += e * w;
-          } else {
-            for (let t = 0; t < width; t++) d += wf[xBase + t] * bank.data[tBase + t];
-            covered += (bankWindow ? bank.rowEnergy[tRow0 + r] : ownEnergy[r]) * w;
-          }
-          dot += d * w;
-        }
-        const total = tt + covered;
+        const dot = half ? this.halfShiftDot(batch, k, tk, s) : dotByShift[s + maxShift];
+        const total = tt + (half ? this.halfCovered : covered);
         if (!(total > 0)) continue;
         let a = dot / total;
         if (a < o.minScale) a = o.minScale;
@@ -224,6 +244,45 @@ export class TemplateMatcher {
     result.samples = samples;
     result.accepted = result.template >= 0 && result.residual <= result.bound && result.scale > 0;
     return result;
+  }
+
+  /**
+   * Σ x·τ over the rows for template `tk` interpolated half a sample earlier, the snippet at whole
+   * shift `s` (each row weighted by 1/σ²); the interpolated rows' weighted energy is left in
+   * `halfCovered`.
+   */
+  private halfShiftDot(batch: SnippetBatch, k: number, tk: number, s: number): number {
+    const bank = this.bank;
+    const L = batch.snippetLength;
+    const wf = batch.waveformsUv;
+    const rowBase = k * batch.neighbourCapacity;
+    const before = this.windowBefore;
+    const width = before + this.windowAfter + 1;
+    const tRows = bank.rowCount[tk];
+    const tRow0 = tk * bank.maxRows;
+    const start = batch.samplesBefore - before + s;
+    let dot = 0;
+    let covered = 0;
+    for (let r = 0; r < tRows; r++) {
+      if (bank.rowWeight[tRow0 + r] <= 0) continue;
+      const sr = this.snippetRowOf[bank.channels[tRow0 + r]];
+      if (sr < 0) continue;
+      const xBase = (rowBase + sr) * L + start;
+      const rowStart = (tRow0 + r) * bank.length;
+      const tBase = rowStart + bank.alignIndex - before;
+      const w = this.weightOfRow[sr];
+      let d = 0;
+      let e = 0;
+      for (let t = 0; t < width; t++) {
+        const v = valueAtHalf(bank.data, rowStart, rowStart + bank.length, tBase + t - 1);
+        d += wf[xBase + t] * v;
+        e += v * v;
+      }
+      covered += e * w;
+      dot += d * w;
+    }
+    this.halfCovered = covered;
+    return dot;
   }
 
   /** A template row's energy over this matcher's window (`row` = template × maxRows + r). */
