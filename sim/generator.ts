@@ -33,6 +33,7 @@ import { Rng } from './rng.js';
 import { amplitudeFactor, type DecayModel } from './spatial.js';
 import { ComplexSpikeClock, SpikeTrain } from './spike-train.js';
 import { SimKernels } from './wasm-kernels.js';
+import type { NoiseThread } from './noise-thread.js';
 
 /** Polled at the start of every block: a light sink or device emulator adds its pulses here. */
 export interface LightTriggerSource {
@@ -254,6 +255,19 @@ export class SimGenerator {
   /** Index of the next sample to be generated. */
   get position(): number {
     return this.nextSample;
+  }
+
+  /**
+   * Draws the rest of the thermal noise ahead on a worker thread (sim/noise-thread.ts): the same
+   * samples, with ~70 % of the work off the calling thread. One-way: after closeNoiseThread()
+   * this generator generates no more.
+   */
+  async startNoiseThread(): Promise<NoiseThread> {
+    return this.kernels.startNoiseThread();
+  }
+
+  async closeNoiseThread(): Promise<void> {
+    await this.kernels.closeNoiseThread();
   }
 
   addTriggerSource(source: LightTriggerSource): void {

@@ -24,6 +24,7 @@ import { createSourceCounters, type SampleSource, type SourceCounters, type Sour
 import type { SimOptionsInput } from './options.js';
 import { RunScheduler } from '../src/core/precise-scheduler.js';
 import { createSimulation, type Simulation } from './simulation.js';
+import type { NoiseThread } from './noise-thread.js';
 
 export interface SimSourceOptions extends SimOptionsInput {
   /** Frames per block (30 = 1 ms at 30 kHz). */
@@ -50,6 +51,12 @@ export interface SimSourceOptions extends SimOptionsInput {
   readonly yieldEveryMs?: number | null;
   /** Keep the ground truth in memory (default true; a long live run may turn it off). */
   readonly keepGroundTruth?: boolean;
+  /**
+   * Paced by the host's clock (realTime, no injected scheduler): draw the thermal noise ahead on a
+   * worker thread (sim/noise-thread.ts; default true), started by open() — before a daemon asks for
+   * real-time priority, so the worker keeps the normal one. Same samples either way.
+   */
+  readonly noiseThread?: boolean;
 }
 
 const STAGE = 'sim.source';
@@ -76,6 +83,10 @@ export class SimSource implements SampleSource {
   private nextReady = false;
   private runStartNs = 0;
   private runStartFrame = 0;
+  /** Whether open() hands the noise to a worker (sim/noise-thread.ts), and the thread once it has. */
+  private readonly wantsNoiseThread: boolean;
+  private thread: NoiseThread | null = null;
+  private closedOnce = false;
 
   /** The scheduler's work: one static function, the source passed as state, the action rescheduled (no allocation per block). */
   private static pumpWork(this: SchedulerAction<SimSource>, source?: SimSource): void {
@@ -84,7 +95,7 @@ export class SimSource implements SampleSource {
   }
 
   constructor(options: SimSourceOptions = {}) {
-    const { blockFrames = 30, realTime = true, speed = 1, durationS = null, clock = systemClock, scheduler = null, streamId, keepGroundTruth = true, yieldEveryMs = null, ...simOptions } = options;
+    const { blockFrames = 30, realTime = true, speed = 1, durationS = null, clock = systemClock, scheduler = null, streamId, keepGroundTruth = true, yieldEveryMs = null, noiseThread = true, ...simOptions } = options;
     if (!Number.isInteger(blockFrames) || blockFrames < 1 || blockFrames > 1_048_576) {
       throw new OptoloopError('E_OPTIONS_INVALID', `sim.blockFrames: expected an integer 1…1048576, got ${blockFrames}`, { stage: STAGE });
     }
@@ -95,6 +106,7 @@ export class SimSource implements SampleSource {
     this.simulation.generator.groundTruth.enabled = keepGroundTruth;
     this.blockFrames = blockFrames;
     this.realTime = realTime;
+    this.wantsNoiseThread = noiseThread && realTime && scheduler === null;
     this.speed = speed;
     this.clock = clock;
     this.runScheduler = new RunScheduler(scheduler);
@@ -126,9 +138,18 @@ export class SimSource implements SampleSource {
     return this.currentInfo;
   }
 
+  /** The worker drawing the noise ahead (its counters: waits for it), null when drawn in place. */
+  get noiseThread(): NoiseThread | null {
+    return this.thread;
+  }
+
   async open(): Promise<StreamInfo> {
     if (this.currentState !== 'closed') throw this.stateError('open', 'closed');
+    if (this.closedOnce && this.wantsNoiseThread) {
+      throw new OptoloopError('E_SOURCE_STATE', 'sim source: open() after close(): its noise thread ended with it; make a new source', { stage: STAGE });
+    }
     const sim = this.simulation;
+    if (this.wantsNoiseThread && !this.thread) this.thread = await sim.generator.startNoiseThread();
     const layout = sim.generator.layout;
     this.currentInfo = {
       streamId: this.block.streamId,
@@ -163,7 +184,9 @@ export class SimSource implements SampleSource {
     if (this.currentState === 'closed') return;
     this.cancel();
     this.currentState = 'closed';
+    this.closedOnce = true;
     this.subject.complete();
+    await this.simulation.generator.closeNoiseThread();
   }
 
   /**

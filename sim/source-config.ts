@@ -21,6 +21,11 @@ export const simSourceSchema = s.object(
         'With realTime: false, also yield to the event loop after this much stream time, so that asynchronous steps (a stimulator being programmed) land at the same stream time on any machine; null yields after ~10 ms of work.',
     }),
     blockFrames: s.number({ integer: true, min: 1, max: 1_048_576, default: 30, description: 'Frames per block (30 = 1 ms at 30 kHz).' }),
+    noiseThread: s.boolean({
+      default: true,
+      description:
+        'Paced in real time: draw the thermal noise (~70 % of the simulator\'s work) ahead on a worker thread, so that the acquisition thread does only what a device\'s driver would; the samples are the same. false draws it on the acquisition thread.',
+    }),
     keepGroundTruth: s.boolean({ default: true, description: 'Keep every emitted spike and pulse in memory (the ground truth accuracy is measured against): ~13 bytes per spike, e.g. ~100–300 MB per hour at 384 channels.' }),
   },
   { description: 'The built-in simulator: a ground-truth recording generated live, whose opsin units answer the simulated light.' },

@@ -5,7 +5,9 @@
  * laid out once at set-up (nothing grows later, so the views below stay valid); the generator adds
  * the rest (scattered footprints, artefacts, mains) through the Float32Array views.
  */
-import { WasmArena } from '../src/wasm/kernel.js';
+import { OptoloopError } from '../src/core/errors.js';
+import { WasmArena, wasmModule } from '../src/wasm/kernel.js';
+import { NoiseThread, type NoiseThreadOptions } from './noise-thread.js';
 import { Rng, zigF, zigX, zigXScaled } from './rng.js';
 
 interface Exports {
@@ -47,6 +49,9 @@ export class SimKernels {
   readonly common: Float32Array;
   /** Gains of the active spikes, activeCapacity × gainsPerSpike. */
   readonly gains: Float32Array;
+  /** Where the noise comes from once it was handed to a worker (startNoiseThread). */
+  private noiseThread: NoiseThread | null = null;
+  private noiseHandedOff = false;
 
   constructor(layout: KernelLayout) {
     const C = (this.channelCount = layout.channelCount);
@@ -74,9 +79,43 @@ export class SimKernels {
     this.gains = this.arena.f32(this.gainsPtr, layout.activeCapacity * layout.gainsPerSpike);
   }
 
-  /** acc[0 … frames × channels) = N(0, σ_c²) noise, continuing the noise stream. */
+  /** acc[0 … frames × channels) = N(0, σ_c²) noise, continuing the noise stream (drawn here, or by the noise thread). */
   fillNoise(frames: number): void {
-    this.arena.exports.fillGaussian(this.statePtr, this.tablesPtr, this.accPtr, frames * this.channelCount, this.scalePtr, this.channelCount);
+    if (this.noiseThread) this.noiseThread.take(this.acc, frames);
+    else if (this.noiseHandedOff) throw new OptoloopError('E_INTERNAL', 'sim: the noise thread was closed; this generator can draw no more noise', { stage: 'sim' });
+    else this.arena.exports.fillGaussian(this.statePtr, this.tablesPtr, this.accPtr, frames * this.channelCount, this.scalePtr, this.channelCount);
+  }
+
+  /**
+   * Hands the rest of the noise stream to a worker thread (sim/noise-thread.ts): it continues from
+   * this kernel's state, so the samples do not change. One-way: once closed, no more noise.
+   */
+  async startNoiseThread(options: Pick<NoiseThreadOptions, 'ringFrames' | 'chunkFrames' | 'stallTimeoutMs'> = {}): Promise<NoiseThread> {
+    if (this.noiseHandedOff) throw new OptoloopError('E_INTERNAL', 'sim: the noise stream was already handed to a thread', { stage: 'sim' });
+    this.noiseHandedOff = true;
+    const C = this.channelCount;
+    try {
+      this.noiseThread = await NoiseThread.start({
+        ...options,
+        module: wasmModule('sim_kernels'),
+        channelCount: C,
+        sigmaUv: this.arena.f32(this.scalePtr, C).slice(),
+        tables: this.arena.f64(this.tablesPtr, 129 + 128 + 129).slice(),
+        state: this.arena.u32(this.statePtr, 4).slice(),
+      });
+    } catch (error) {
+      // Nothing was drawn from this kernel's state meanwhile: it may go on drawing here.
+      this.noiseHandedOff = false;
+      throw error;
+    }
+    return this.noiseThread;
+  }
+
+  /** Stops the noise thread, if any (the generator can draw no more noise after it). */
+  async closeNoiseThread(): Promise<void> {
+    const thread = this.noiseThread;
+    this.noiseThread = null;
+    await thread?.close();
   }
 
   /** Adds a dense template (unit u) × the gains of active slot `slot` into acc (see addDense). */

@@ -19,6 +19,7 @@
  * allocation, no event-loop turn. Kicks that come while the helper is awake are merged.
  */
 import { Worker } from 'node:worker_threads';
+import { atomicsWaitAsync } from '../core/atomics-wait-async.js';
 
 /** Int32 cells: the kick counter the helper sleeps on, the stop flag, and the helper's wake-up count. */
 const KICKS = 0;
@@ -39,11 +40,6 @@ for (;;) {
   Atomics.notify(cells, ${WAKEUPS});
 }
 `;
-
-/** Atomics.waitAsync (ES2024; Node ≥ 16), which the ES2023 lib this project builds against does not declare. */
-interface AtomicsWaitAsync {
-  waitAsync(cells: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}
 
 export class CpuKick {
   private readonly cells = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
@@ -80,7 +76,7 @@ export class CpuKick {
       for (;;) {
         const now = Atomics.load(this.cells, WAKEUPS);
         if (now > count) return now;
-        const wait = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.cells, WAKEUPS, now);
+        const wait = atomicsWaitAsync(this.cells, WAKEUPS, now);
         if (wait.async) await wait.value;
       }
     } finally {

@@ -77,6 +77,8 @@ const REALTIME_PRIORITY = process.argv.includes('--normal-priority') ? 0 : 20;
 const EMULATOR_REALTIME = REALTIME_PRIORITY > 0 && !process.argv.includes('--emulator-normal-priority');
 /** `--no-kick`: daemon.triggerKick off (no wake-up of the other CPU after a block's triggers; src/daemon/cpu-kick.ts). */
 const TRIGGER_KICK = !process.argv.includes('--no-kick');
+/** `--no-noise-thread`: the simulator draws its noise on the acquisition thread (source.noiseThread false; sim/noise-thread.ts). */
+const NOISE_THREAD = !process.argv.includes('--no-noise-thread');
 /**
  * `--heap-profile=FILE`: sample every allocation of the measured span (those already collected
  * included: the young garbage behind scavenges is what matters here) and write a V8 heap profile
@@ -160,7 +162,7 @@ for (let output = 0; output < OUTPUTS; output++) {
 }
 const config = validateRigConfig({
   rig: 'latency-bench',
-  source: { kind: 'sim', preset: 'cortex', channels: CHANNELS, seed: 1, blockFrames: BLOCK_FRAMES, realTime: true, speed: 1, keepGroundTruth: false },
+  source: { kind: 'sim', preset: 'cortex', channels: CHANNELS, seed: 1, blockFrames: BLOCK_FRAMES, realTime: true, speed: 1, keepGroundTruth: false, noiseThread: NOISE_THREAD },
   classifier: { model: 'cortex' },
   pipeline: {
     snippets: { ...(SAMPLES_AFTER === null ? {} : { samplesAfter: SAMPLES_AFTER }), earlySamplesAfter: EARLY_SAMPLES_AFTER },
@@ -373,7 +375,7 @@ const gc = Float64Array.from(gcPausesMs.map((ms) => ms * 1000));
 const snippets = config.pipeline.snippets;
 
 console.log(
-  `  scheduling: daemon.realtimePriority ${REALTIME_PRIORITY}; acquisition thread policy ${mainThreadPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : mainThreadPolicy === 0 ? 'normal (SCHED_OTHER)' : String(mainThreadPolicy)}; the Pulse Pal emulator's thread ${emulatorPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : 'normal'}; kick of the other CPU after triggers ${TRIGGER_KICK ? 'on' : 'off'}; this process's threads: ${[...threadPolicies].map(([k, n]) => `${n}× ${k}`).join(', ')}`,
+  `  scheduling: daemon.realtimePriority ${REALTIME_PRIORITY}; acquisition thread policy ${mainThreadPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : mainThreadPolicy === 0 ? 'normal (SCHED_OTHER)' : String(mainThreadPolicy)}; the Pulse Pal emulator's thread ${emulatorPolicy === 1 ? `SCHED_FIFO ${REALTIME_PRIORITY}` : 'normal'}; kick of the other CPU after triggers ${TRIGGER_KICK ? 'on' : 'off'}; simulator noise ${source.noiseThread ? `drawn ahead on a worker thread (the acquisition thread waited for it ${source.noiseThread.counters.waits} times, ${source.noiseThread.counters.waitedMs.toFixed(1)} ms)` : 'drawn on the acquisition thread'}; this process's threads: ${[...threadPolicies].map(([k, n]) => `${n}× ${k}`).join(', ')}`,
 );
 console.log(`latency: ${measured} triggers in ${durationS.toFixed(1)} s over ${OUTPUTS} Pulse Pal outputs (${(measured / durationS).toFixed(0)}/s), ${blocks} blocks, ${spikes} spikes (${(spikes / durationS).toFixed(0)}/s), ${daemon.unitSummaries().length} units`);
 console.log(`  daemon process CPU (main thread + classifier worker + threads): ${(((cpu.user + cpu.system) / 1e6 / durationS) * 100).toFixed(0)} % of one core; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
