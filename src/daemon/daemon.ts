@@ -95,6 +95,12 @@ export class Daemon implements CommandHandler {
    */
   readonly pipelineLatency = new LatencyHistogram('pipeline');
   readonly assignLatency = new LatencyHistogram('unit-assignment');
+  /**
+   * Per block, arrival → all of its work done (the rest of the assignment, publishing, unit
+   * maintenance): how long the acquisition thread is taken by one block. When it nears the
+   * block's duration the next block waits, and every latency measured from the sample grows.
+   */
+  readonly blockLatency = new LatencyHistogram('block');
   /** Every acknowledgement from every governed sink, with the sink's config name (owned objects). */
   readonly acks$ = new Subject<{ readonly sink: string; readonly ack: StimulusAck }>();
   /** Resolves when the stream ends (a file or a timed simulation finished) or stop() completes. */
@@ -348,6 +354,7 @@ export class Daemon implements CommandHandler {
       }
       // Merges, splits and classification scheduling take milliseconds: after the triggers have left.
       if (snippets) this.units?.maintainIfDue(snippets);
+      if (arrivalNs > 0) this.blockLatency.recordNs(this.clock.nowNs() - arrivalNs);
     } catch (error) {
       this.counters.failedBlocks++;
       if (this.counters.failedBlocks <= 10 || this.counters.failedBlocks % 1000 === 0) {
@@ -446,7 +453,7 @@ export class Daemon implements CommandHandler {
       blocksDropped: source?.counters.blocksDropped ?? 0,
       blocksOverflowed: source?.counters.blocksOverflowed ?? 0,
       recorderQueueOccupancy: this.recorder?.occupancy ?? null,
-      latency: [this.softwareLatency.snapshot(), this.ruleLatency.snapshot(), this.pipelineLatency.snapshot(), this.assignLatency.snapshot()],
+      latency: [this.softwareLatency.snapshot(), this.ruleLatency.snapshot(), this.pipelineLatency.snapshot(), this.assignLatency.snapshot(), this.blockLatency.snapshot()],
       devices,
       estopEngaged: this.estopEngaged,
       earlyIds: this.units?.earlyIdCounts() ?? null,

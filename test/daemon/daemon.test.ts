@@ -129,12 +129,12 @@ test('rules from the config fire from the start; the latency histograms and the 
   const status = published as BusStatus | null;
   assert.ok(status, 'a status with software latencies arrived');
   assert.ok(daemon.counters.triggers > 0, `${daemon.counters.triggers} triggers`);
-  assert.equal(status.latency.map((h) => h.name), ['software', 'rule-decision', 'pipeline', 'unit-assignment']);
+  assert.equal(status.latency.map((h) => h.name), ['software', 'rule-decision', 'pipeline', 'unit-assignment', 'block']);
   for (const h of status.latency) {
     assert.is(h.counts.reduce((a, b) => a + b, 0), h.count, `${h.name}: bucket counts add up to the count`);
     assert.is(h.counts.length, h.bucketUpperUs.length + 1, `${h.name}: one overflow bucket`);
-    // Per trigger, or per block for the stages before the rules.
-    const most = h.name === 'pipeline' || h.name === 'unit-assignment' ? daemon.counters.blocks : daemon.counters.triggers;
+    // Per trigger, or per block for the stages before the rules and the block's whole work.
+    const most = h.name === 'pipeline' || h.name === 'unit-assignment' || h.name === 'block' ? daemon.counters.blocks : daemon.counters.triggers;
     assert.ok(h.count > 0 && h.count <= most, `${h.name}: ${h.count} recorded, at most ${most}`);
     assert.ok(h.p50Us !== null && h.maxUs !== null && h.p50Us <= h.maxUs, `${h.name}: p50 ${h.p50Us} ≤ max ${h.maxUs}`);
   }
