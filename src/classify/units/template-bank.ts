@@ -6,7 +6,8 @@
  *
  * Per row the bank keeps how many spikes the row's mean is made of (`rowWeight`, 0 = the row is
  * unknown and is not compared) and its energy over the matching window (`rowEnergy`), refreshed
- * whenever the row changes.
+ * whenever the row changes — and over any other window a matcher uses (`windowEnergies`: early
+ * identification's shorter one), so that no matcher recomputes them per spike.
  */
 export class TemplateBank {
   readonly capacity: number;
@@ -30,6 +31,8 @@ export class TemplateBank {
   readonly unitOf: Int32Array;
   /** Spikes averaged into the template so far (online), or its spike count (Kilosort). */
   readonly spikeCount: Float64Array;
+  /** Other matching windows in use, with each row's energy over them (float64, as a matcher sums them). */
+  private readonly otherWindows: { readonly before: number; readonly after: number; readonly energy: Float64Array }[] = [];
 
   constructor(capacity: number, maxRows: number, length: number, alignIndex: number, windowBefore: number, windowAfter: number) {
     if (!(alignIndex - windowBefore >= 0 && alignIndex + windowAfter < length)) {
@@ -69,15 +72,45 @@ export class TemplateBank {
     this.channels.fill(-1, r0, r0 + this.maxRows);
     this.rowWeight.fill(0, r0, r0 + this.maxRows);
     this.rowEnergy.fill(0, r0, r0 + this.maxRows);
+    for (const w of this.otherWindows) w.energy.fill(0, r0, r0 + this.maxRows);
     this.data.fill(0, r0 * this.length, (r0 + this.maxRows) * this.length);
   }
 
-  /** Recomputes a row's energy over the matching window. */
+  /** Recomputes a row's energy over the matching window (and over every other window in use). */
   refreshRowEnergy(k: number, r: number): void {
     const base = (k * this.maxRows + r) * this.length;
     let e = 0;
     for (let t = this.alignIndex - this.windowBefore; t <= this.alignIndex + this.windowAfter; t++) e += this.data[base + t] * this.data[base + t];
     this.rowEnergy[k * this.maxRows + r] = e;
+    for (let w = 0; w < this.otherWindows.length; w++) {
+      const window = this.otherWindows[w];
+      window.energy[k * this.maxRows + r] = this.energyOver(base, window.before, window.after);
+    }
+  }
+
+  /**
+   * Each row's energy over the window alignIndex − before … alignIndex + after, kept up to date
+   * from now on (index: template × maxRows + row): the bank's own `rowEnergy` for its own window.
+   */
+  windowEnergies(before: number, after: number): Float32Array | Float64Array {
+    if (before === this.windowBefore && after === this.windowAfter) return this.rowEnergy;
+    if (!(before >= 0 && after >= 0 && this.alignIndex - before >= 0 && this.alignIndex + after < this.length)) {
+      throw new RangeError(`TemplateBank: the window ${-before}…+${after} around index ${this.alignIndex} must lie inside ${this.length} samples`);
+    }
+    let window = this.otherWindows.find((w) => w.before === before && w.after === after);
+    if (!window) {
+      window = { before, after, energy: new Float64Array(this.capacity * this.maxRows) };
+      for (let row = 0; row < this.capacity * this.maxRows; row++) window.energy[row] = this.energyOver(row * this.length, before, after);
+      this.otherWindows.push(window);
+    }
+    return window.energy;
+  }
+
+  private energyOver(base: number, before: number, after: number): number {
+    const at = base + this.alignIndex;
+    let e = 0;
+    for (let t = -before; t <= after; t++) e += this.data[at + t] * this.data[at + t];
+    return e;
   }
 
   /** The row of template k recorded on `channel`, or −1. */

@@ -69,10 +69,8 @@ export interface MatchWindow {
 export class TemplateMatcher {
   readonly windowBefore: number;
   readonly windowAfter: number;
-  /** The bank's per-row energies hold for the bank's window only; another window computes its own. */
-  private readonly bankWindow: boolean;
-  /** Another window's energies of the current candidate's rows, computed once per candidate. */
-  private readonly windowRowEnergy: Float64Array;
+  /** Each template row's energy over this matcher's window (the bank keeps them up to date). */
+  private readonly rowEnergy: Float32Array | Float64Array;
   /** Row of each channel in the current snippet, −1 elsewhere. */
   private readonly snippetRowOf: Int32Array;
   private readonly weightOfRow: Float64Array;
@@ -95,8 +93,7 @@ export class TemplateMatcher {
     if (!(this.windowBefore >= 0 && this.windowAfter >= 0 && this.windowBefore <= bank.alignIndex && bank.alignIndex + this.windowAfter < bank.length)) {
       throw new RangeError(`TemplateMatcher: the window ${-this.windowBefore}…+${this.windowAfter} around index ${bank.alignIndex} must lie inside the templates' ${bank.length} samples`);
     }
-    this.bankWindow = this.windowBefore === bank.windowBefore && this.windowAfter === bank.windowAfter;
-    this.windowRowEnergy = new Float64Array(this.bankWindow ? 0 : bank.maxRows);
+    this.rowEnergy = bank.windowEnergies(this.windowBefore, this.windowAfter);
     this.snippetRowOf = new Int32Array(channelCount).fill(-1);
     this.weightOfRow = new Float64Array(maxSnippetRows);
     this.xxByShift = new Float64Array(2 * options.maxShift + 1);
@@ -126,7 +123,7 @@ export class TemplateMatcher {
     const before = this.windowBefore;
     const after = this.windowAfter;
     const width = before + after + 1;
-    const bankWindow = this.bankWindow;
+    const rowEnergy = this.rowEnergy;
     const result = this.result;
     result.template = -1;
     result.accepted = false;
@@ -168,8 +165,6 @@ export class TemplateMatcher {
       if (!bank.active[tk]) continue;
       const tRows = bank.rowCount[tk];
       const tRow0 = tk * bank.maxRows;
-      const ownEnergy = this.windowRowEnergy;
-      if (!bankWindow) for (let r = 0; r < tRows; r++) ownEnergy[r] = this.windowEnergy(tRow0 + r);
       let tt = 0;
       // Energy on template rows the snippet lacks (same for every shift); σ from the channel's noise.
       for (let r = 0; r < tRows; r++) {
@@ -177,7 +172,7 @@ export class TemplateMatcher {
         const ch = bank.channels[tRow0 + r];
         if (this.snippetRowOf[ch] >= 0) continue;
         const sigma = noiseUv[ch];
-        tt += (bankWindow ? bank.rowEnergy[tRow0 + r] : ownEnergy[r]) * (sigma > 0 ? 1 / (sigma * sigma) : 1);
+        tt += rowEnergy[tRow0 + r] * (sigma > 0 ? 1 / (sigma * sigma) : 1);
       }
       // Whole-sample shifts, a row at a time: its lookups once for all shifts. Each shift's sums
       // run over the rows and samples in the same order as one shift at a time would, so the
@@ -213,7 +208,7 @@ export class TemplateMatcher {
             dotByShift[s + maxShift] += d * w;
           }
         }
-        covered += (bankWindow ? bank.rowEnergy[tRow0 + r] : ownEnergy[r]) * w;
+        covered += rowEnergy[tRow0 + r] * w;
       }
       for (let h = -halfMax; h <= halfMax; h += step) {
         // Shift h / 2 samples; an odd h compares the snippet at shift ⌊h/2⌋ with the template
@@ -283,14 +278,5 @@ export class TemplateMatcher {
     }
     this.halfCovered = covered;
     return dot;
-  }
-
-  /** A template row's energy over this matcher's window (`row` = template × maxRows + r). */
-  private windowEnergy(row: number): number {
-    const bank = this.bank;
-    const base = row * bank.length + bank.alignIndex;
-    let e = 0;
-    for (let t = -this.windowBefore; t <= this.windowAfter; t++) e += bank.data[base + t] * bank.data[base + t];
-    return e;
   }
 }
