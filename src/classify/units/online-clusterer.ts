@@ -166,6 +166,10 @@ export class OnlineClusterer implements UnitAssigner {
   private readonly recoveredSample = new Float64Array(64);
   private readonly recoveredUnit = new Int32Array(64).fill(-1);
   private recoveredHead = 0;
+  /** templateDistance()'s Σ a·b and Σ b·b per half-sample shift, and template b's row interpolated half a sample later. */
+  private distanceAb = new Float64Array(0);
+  private distanceBb = new Float64Array(0);
+  private halfRowB = new Float64Array(0);
   /** Snippets assign() left for resolveDeferred(): their index in the batch. */
   private readonly deferredK: Int32Array;
   private deferredCount = 0;
@@ -751,47 +755,73 @@ export class OnlineClusterer implements UnitAssigner {
     const room = Math.min(bank.alignIndex - before, bank.length - 2 - bank.alignIndex - bank.windowAfter);
     const maxHalfShift = 2 * Math.max(0, Math.min(this.options.mergeMaxShiftSamples, room));
     const memory = this.options.templateMemorySpikes;
-    let best = Infinity;
-    for (let h = -maxHalfShift; h <= maxHalfShift; h++) {
-      const whole = Math.floor(h / 2);
-      const half = h % 2 !== 0;
-      let ab = 0;
-      let bb = 0;
-      let aa = 0;
-      let noise = 0;
-      let peakA = false;
-      let peakB = false;
-      for (let r = 0; r < bank.rowCount[a]; r++) {
-        const rowA = a * bank.maxRows + r;
-        const wa = bank.rowWeight[rowA];
-        if (wa <= 0) continue;
-        const ch = bank.channels[rowA];
-        const rb = bank.rowOf(b, ch);
-        if (rb < 0) continue;
-        const wb = bank.rowWeight[b * bank.maxRows + rb];
-        if (wb <= 0) continue;
-        if (ch === bank.peakChannel[a]) peakA = true;
-        if (ch === bank.peakChannel[b]) peakB = true;
-        const sigma = this.noiseUv[ch] > 0 ? this.noiseUv[ch] : 1;
-        const w = 1 / (sigma * sigma);
-        const baseA = rowA * bank.length + bank.alignIndex - before;
-        const rowStartB = (b * bank.maxRows + rb) * bank.length;
-        const baseB = rowStartB + bank.alignIndex - before + whole;
+    const shifts = 2 * maxHalfShift + 1;
+    if (this.distanceAb.length < shifts) {
+      this.distanceAb = new Float64Array(shifts);
+      this.distanceBb = new Float64Array(shifts);
+    }
+    if (this.halfRowB.length < bank.length) this.halfRowB = new Float64Array(bank.length);
+    // A row at a time, every shift (the row lookups and b's half-sample interpolation once per
+    // row): each sum runs over the rows and samples in the order a shift at a time would, so the
+    // distance is the same to the bit.
+    const ab = this.distanceAb;
+    const bb = this.distanceBb;
+    const halfB = this.halfRowB;
+    ab.fill(0, 0, shifts);
+    bb.fill(0, 0, shifts);
+    let aa = 0;
+    let noise = 0;
+    let peakA = false;
+    let peakB = false;
+    for (let r = 0; r < bank.rowCount[a]; r++) {
+      const rowA = a * bank.maxRows + r;
+      const wa = bank.rowWeight[rowA];
+      if (wa <= 0) continue;
+      const ch = bank.channels[rowA];
+      const rb = bank.rowOf(b, ch);
+      if (rb < 0) continue;
+      const wb = bank.rowWeight[b * bank.maxRows + rb];
+      if (wb <= 0) continue;
+      if (ch === bank.peakChannel[a]) peakA = true;
+      if (ch === bank.peakChannel[b]) peakB = true;
+      const sigma = this.noiseUv[ch] > 0 ? this.noiseUv[ch] : 1;
+      const w = 1 / (sigma * sigma);
+      const baseA = rowA * bank.length + bank.alignIndex - before;
+      const rowStartB = (b * bank.maxRows + rb) * bank.length;
+      for (let t = 0; t < width; t++) {
+        const x = bank.data[baseA + t];
+        aa += x * x * w;
+      }
+      if (maxHalfShift > 0) for (let i = 0; i < bank.length; i++) halfB[i] = valueAtHalf(bank.data, rowStartB, rowStartB + bank.length, rowStartB + i);
+      for (let h = -maxHalfShift; h <= maxHalfShift; h++) {
+        const whole = Math.floor(h / 2);
+        const half = h % 2 !== 0;
+        const offsetB = bank.alignIndex - before + whole;
+        let sab = ab[h + maxHalfShift];
+        let sbb = bb[h + maxHalfShift];
         for (let t = 0; t < width; t++) {
           const x = bank.data[baseA + t];
-          const y = half ? valueAtHalf(bank.data, rowStartB, rowStartB + bank.length, baseB + t) : bank.data[baseB + t];
-          ab += x * y * w;
-          bb += y * y * w;
-          aa += x * x * w;
+          const y = half ? halfB[offsetB + t] : bank.data[rowStartB + offsetB + t];
+          sab += x * y * w;
+          sbb += y * y * w;
         }
-        noise += width * (1 / Math.min(wa, memory) + 1 / Math.min(wb, memory));
+        ab[h + maxHalfShift] = sab;
+        bb[h + maxHalfShift] = sbb;
       }
-      if (!peakA || !peakB || !(bb > 0)) continue;
-      const c = Math.min(1.25, Math.max(0.8, ab / bb));
-      best = Math.min(best, aa - 2 * c * ab + c * c * bb - noise - relative * Math.min(aa, c * c * bb));
+      noise += width * (1 / Math.min(wa, memory) + 1 / Math.min(wb, memory));
+    }
+    if (!peakA || !peakB) return Infinity;
+    let best = Infinity;
+    for (let h = -maxHalfShift; h <= maxHalfShift; h++) {
+      const sab = ab[h + maxHalfShift];
+      const sbb = bb[h + maxHalfShift];
+      if (!(sbb > 0)) continue;
+      const c = Math.min(1.25, Math.max(0.8, sab / sbb));
+      best = Math.min(best, aa - 2 * c * sab + c * c * sbb - noise - relative * Math.min(aa, c * c * sbb));
     }
     return best;
   }
+
 
   /**
    * Tests each pair of units whose peaks are within mergeRadiusUm. The candidates of a unit are
