@@ -295,7 +295,7 @@ export class OnlineClusterer implements UnitAssigner {
    * two cells at a recurring offset, light-evoked spikes at their latencies, seed provisional
    * templates of the sum that then catch the next such overlaps) keeps unit −1 here and is queued
    * for resolveDeferred(), which the daemon runs after the block's stimulation path: peeling costs
-   * ~0.05 ms a spike, up to overlapMaxPerBatch of them, and the rules must not wait for it.
+   * tens of µs a spike, up to overlapMaxPerBatch of them, and the rules must not wait for it.
    */
   assign(batch: SnippetBatch, noiseUv: Float32Array): void {
     this.deferredCount = 0;
