@@ -21,6 +21,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { atomicsWaitAsync } from '../src/core/atomics-wait-async.js';
 import { OptoloopError } from '../src/core/errors.js';
+import { ARENA_BASE } from '../src/wasm/kernel.js';
 
 const WRITTEN = 0;
 const READ = 1;
@@ -29,8 +30,6 @@ const STOP = 3;
 /** 1 once the worker failed; its message is posted too. */
 const FAILED = 4;
 const CELLS = 5;
-/** Below the kernel's own static data: the arena starts here (src/wasm/kernel.ts uses the same base). */
-const ARENA_BASE = 65536;
 
 // Plain JavaScript, evaluated in the worker: no TypeScript loader to start (fast, as the
 // precise scheduler's timekeeper). It lays out the kernel's memory as sim/wasm-kernels.ts does.

@@ -23,7 +23,7 @@ export function wasmModule(name: string): WebAssembly.Module {
 }
 
 /** Bytes below this offset belong to the kernel's own static data; the arena starts above it. */
-const ARENA_BASE = 65536;
+export const ARENA_BASE = 65536;
 const PAGE = 65536;
 
 /**
