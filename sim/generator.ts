@@ -33,7 +33,7 @@ import { Rng } from './rng.js';
 import { amplitudeFactor, type DecayModel } from './spatial.js';
 import { ComplexSpikeClock, SpikeTrain } from './spike-train.js';
 import { SimKernels } from './wasm-kernels.js';
-import type { NoiseThread } from './noise-thread.js';
+import type { NoiseThread, NoiseThreadSettings } from './noise-thread.js';
 
 /** Polled at the start of every block: a light sink or device emulator adds its pulses here. */
 export interface LightTriggerSource {
@@ -262,8 +262,8 @@ export class SimGenerator {
    * samples, with ~70 % of the work off the calling thread. One-way: after closeNoiseThread()
    * this generator generates no more.
    */
-  async startNoiseThread(): Promise<NoiseThread> {
-    return this.kernels.startNoiseThread();
+  async startNoiseThread(settings: NoiseThreadSettings = {}): Promise<NoiseThread> {
+    return this.kernels.startNoiseThread(settings);
   }
 
   async closeNoiseThread(): Promise<void> {

@@ -10,7 +10,9 @@
  * identical to those drawn in place (test/sim/noise-thread.test.ts).
  *
  * The ring lives in a SharedArrayBuffer: `ringFrames` frames × channels float32, with two frame
- * counters (written by the worker, read by the generator; 32-bit, compared by wrapping difference).
+ * counters (written by the worker, read by the generator). They are 32-bit and wrap after 2³¹
+ * frames (~20 h at 30 kHz): compared by wrapping difference, and a power-of-two ring maps them to
+ * positions by a mask, which stays continuous across the wrap.
  * The worker fills it, sleeps on the read counter once it is full, and is woken when half of it is
  * free again: one wake-up per half ring, at normal priority (it is created before the daemon asks
  * for real-time priority; a real-time bulk thread would preempt the kernel's tty work on the other
@@ -35,7 +37,7 @@ const CELLS = 5;
 // precise scheduler's timekeeper). It lays out the kernel's memory as sim/wasm-kernels.ts does.
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
-const { module, channels, sigma, tables, state, ringBuffer, controlBuffer, ringFrames, chunkFrames, refillFrames } = workerData;
+const { module, channels, sigma, tables, state, ringBuffer, controlBuffer, ringFrames, chunkFrames, refillFrames, counterStart } = workerData;
 const control = new Int32Array(controlBuffer);
 const ring = new Float32Array(ringBuffer);
 try {
@@ -53,13 +55,19 @@ try {
   new Float64Array(memory.buffer, tablesPtr, tables.length).set(tables);
   new Float32Array(memory.buffer, scalePtr, channels).set(sigma);
   const out = new Float32Array(memory.buffer, outPtr, chunkFrames * channels);
-  let written = 0;
+  let written = counterStart;
   outer: for (;;) {
     while (ringFrames - ((written - Atomics.load(control, ${READ})) | 0) >= chunkFrames) {
       if (Atomics.load(control, ${STOP})) break outer;
       fillGaussian(statePtr, tablesPtr, outPtr, chunkFrames * channels, scalePtr, channels);
-      const at = (written % ringFrames) * channels;
-      ring.set(out, at);
+      // A chunk may straddle the ring's end (counters need not start at a chunk boundary).
+      const at = written & (ringFrames - 1);
+      const first = Math.min(chunkFrames, ringFrames - at);
+      if (first === chunkFrames) ring.set(out, at * channels);
+      else {
+        ring.set(out.subarray(0, first * channels), at * channels);
+        ring.set(out.subarray(first * channels), 0);
+      }
       written = (written + chunkFrames) | 0;
       Atomics.store(control, ${WRITTEN}, written);
       Atomics.notify(control, ${WRITTEN});
@@ -80,6 +88,9 @@ try {
 }
 `;
 
+/** How the ring is sized and watched (the defaults serve the daemon; tests change them). */
+export type NoiseThreadSettings = Pick<NoiseThreadOptions, 'ringFrames' | 'chunkFrames' | 'counterStart' | 'stallTimeoutMs'>;
+
 export interface NoiseThreadOptions {
   /** The compiled sim_kernels module (its fillGaussian draws the stream). */
   readonly module: WebAssembly.Module;
@@ -90,10 +101,12 @@ export interface NoiseThreadOptions {
   readonly tables: Float64Array;
   /** The xoshiro128** state the stream continues from. */
   readonly state: Uint32Array;
-  /** Frames the ring holds (default 4096: 137 ms at 30 kHz, 6.3 MB at 384 channels). */
+  /** Frames the ring holds, a power of two (default 4096: 137 ms at 30 kHz, 6.3 MB at 384 channels). */
   readonly ringFrames?: number;
-  /** Frames the worker draws at once (default 512); the ring must be a multiple of it. */
+  /** Frames the worker draws at once (default 512), a power of two no larger than half the ring. */
   readonly chunkFrames?: number;
+  /** Where the frame counters start (default 0; tests start them just before the 32-bit wrap). */
+  readonly counterStart?: number;
   /** How long `take()` waits for a stalled worker before it throws (default 2000 ms). */
   readonly stallTimeoutMs?: number;
 }
@@ -129,18 +142,23 @@ export class NoiseThread {
     const C = (this.channelCount = o.channelCount);
     const chunkFrames = o.chunkFrames ?? 512;
     const ringFrames = (this.ringFrames = o.ringFrames ?? 4096);
-    if (!(Number.isInteger(chunkFrames) && chunkFrames > 0 && Number.isInteger(ringFrames) && ringFrames >= 2 * chunkFrames && ringFrames % chunkFrames === 0)) {
-      throw new RangeError(`NoiseThread: the ring (${ringFrames} frames) must be a multiple of the chunk (${chunkFrames} frames), at least two`);
+    const powerOfTwo = (n: number): boolean => Number.isInteger(n) && n > 0 && n <= 2 ** 30 && (n & (n - 1)) === 0;
+    if (!(powerOfTwo(chunkFrames) && powerOfTwo(ringFrames) && ringFrames >= 2 * chunkFrames)) {
+      throw new RangeError(`NoiseThread: the ring (${ringFrames} frames) and the chunk (${chunkFrames} frames) must be powers of two, the ring at least two chunks`);
     }
+    const counterStart = (o.counterStart ?? 0) | 0;
+    this.read = counterStart;
     this.refillFrames = ringFrames / 2;
     this.stallTimeoutMs = o.stallTimeoutMs ?? 2000;
     const ringBuffer = new SharedArrayBuffer(ringFrames * C * 4);
     const controlBuffer = new SharedArrayBuffer(CELLS * 4);
     this.ring = new Float32Array(ringBuffer);
     this.control = new Int32Array(controlBuffer);
+    this.control[WRITTEN] = counterStart;
+    this.control[READ] = counterStart;
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module: o.module, channels: C, sigma: o.sigmaUv, tables: o.tables, state: o.state, ringBuffer, controlBuffer, ringFrames, chunkFrames, refillFrames: this.refillFrames },
+      workerData: { module: o.module, channels: C, sigma: o.sigmaUv, tables: o.tables, state: o.state, ringBuffer, controlBuffer, ringFrames, chunkFrames, refillFrames: this.refillFrames, counterStart },
     });
     this.worker.on('message', (message: string) => (this.failure = message));
     this.worker.on('error', (error) => (this.failure = error.message));
@@ -162,7 +180,7 @@ export class NoiseThread {
     if (frames > this.ringFrames) throw new RangeError(`NoiseThread.take: ${frames} frames at once exceed the ring's ${this.ringFrames}`);
     if (this.framesAhead() < frames) this.waitFor(frames);
     const C = this.channelCount;
-    const at = this.read % this.ringFrames;
+    const at = this.read & (this.ringFrames - 1);
     const first = Math.min(frames, this.ringFrames - at);
     dest.set(this.ring.subarray(at * C, (at + first) * C), 0);
     if (first < frames) dest.set(this.ring.subarray(0, (frames - first) * C), first * C);

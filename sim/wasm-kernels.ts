@@ -7,7 +7,7 @@
  */
 import { OptoloopError } from '../src/core/errors.js';
 import { WasmArena, wasmModule } from '../src/wasm/kernel.js';
-import { NoiseThread, type NoiseThreadOptions } from './noise-thread.js';
+import { NoiseThread, type NoiseThreadSettings } from './noise-thread.js';
 import { Rng, zigF, zigX, zigXScaled } from './rng.js';
 
 interface Exports {
@@ -90,7 +90,7 @@ export class SimKernels {
    * Hands the rest of the noise stream to a worker thread (sim/noise-thread.ts): it continues from
    * this kernel's state, so the samples do not change. One-way: once closed, no more noise.
    */
-  async startNoiseThread(options: Pick<NoiseThreadOptions, 'ringFrames' | 'chunkFrames' | 'stallTimeoutMs'> = {}): Promise<NoiseThread> {
+  async startNoiseThread(options: NoiseThreadSettings = {}): Promise<NoiseThread> {
     if (this.noiseHandedOff) throw new OptoloopError('E_INTERNAL', 'sim: the noise stream was already handed to a thread', { stage: 'sim' });
     this.noiseHandedOff = true;
     const C = this.channelCount;

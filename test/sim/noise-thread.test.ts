@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSimulation } from '../../sim/simulation.js';
-import { NoiseThread } from '../../sim/noise-thread.js';
+import { NoiseThread, type NoiseThreadSettings } from '../../sim/noise-thread.js';
 import { wasmModule } from '../../src/wasm/kernel.js';
 import { zigF, zigX, zigXScaled } from '../../sim/rng.js';
 
@@ -14,7 +14,7 @@ const OPTIONS = { preset: 'cortex', channels: 64, units: 12, seed: 11 } as const
  * 400 blocks of 1 … 97 frames with a light pulse every 40 ms (the generator splits its chunks at
  * pulses), the noise handed to a thread before block `threadFrom` (never when null).
  */
-async function generateBlocks(threadFrom: number | null): Promise<{ samples: Int16Array; thread: NoiseThread | null; sim: ReturnType<typeof createSimulation> }> {
+async function generateBlocks(threadFrom: number | null, settings: NoiseThreadSettings = {}): Promise<{ samples: Int16Array; thread: NoiseThread | null; sim: ReturnType<typeof createSimulation> }> {
   const sim = createSimulation(OPTIONS);
   const C = sim.generator.channelCount;
   const rate = sim.options.sampleRateHz;
@@ -25,7 +25,7 @@ async function generateBlocks(threadFrom: number | null): Promise<{ samples: Int
   let thread: NoiseThread | null = null;
   let at = 0;
   for (let b = 0; b < sizes.length; b++) {
-    if (b === threadFrom) thread = await sim.generator.startNoiseThread();
+    if (b === threadFrom) thread = await sim.generator.startNoiseThread(settings);
     sim.generator.generate(block, sizes[b]);
     samples.set(block.subarray(0, sizes[b] * C), at);
     at += sizes[b] * C;
@@ -33,24 +33,27 @@ async function generateBlocks(threadFrom: number | null): Promise<{ samples: Int
   return { samples, thread, sim };
 }
 
-test('the noise thread gives the samples drawn in place, across ring wraps and refills', async () => {
+test('the noise thread gives the samples drawn in place, across ring wraps, refills and the counters\' 32-bit wrap', async () => {
   const inPlace = await generateBlocks(null);
-  // Ten blocks in place first: the thread continues the stream from wherever it stands.
-  const threaded = await generateBlocks(10);
-  const thread = threaded.thread!;
-  const C = threaded.sim.generator.channelCount;
-  // ~19 600 frames: the 4096-frame ring wrapped several times.
-  assert.ok(threaded.samples.length / C > 4 * thread.ringFrames, `${threaded.samples.length / C} frames`);
-  let firstDiff = -1;
-  for (let i = 0; i < inPlace.samples.length && firstDiff < 0; i++) if (inPlace.samples[i] !== threaded.samples[i]) firstDiff = i;
-  assert.is(firstDiff, -1, `samples differ from index ${firstDiff}`);
-  // (Generated as fast as possible, it outruns the worker at times: waits do not change the samples.)
-  await threaded.sim.generator.closeNoiseThread();
-  try {
-    threaded.sim.generator.generate(new Int16Array(30 * C), 30);
-    assert.unreachable('a generator whose noise thread closed must not draw');
-  } catch (error) {
-    assert.match((error as Error).message, /noise thread was closed/);
+  // Ten blocks in place first: the thread continues the stream from wherever it stands. Then a
+  // small ring whose frame counters start 5 000 frames before they wrap (after ~20 h at 30 kHz).
+  for (const settings of [{}, { ringFrames: 1024, chunkFrames: 128, counterStart: 2 ** 31 - 5000 }] as NoiseThreadSettings[]) {
+    const threaded = await generateBlocks(10, settings);
+    const thread = threaded.thread!;
+    const C = threaded.sim.generator.channelCount;
+    // ~19 600 frames: the ring wrapped several times.
+    assert.ok(threaded.samples.length / C > 4 * thread.ringFrames, `${threaded.samples.length / C} frames`);
+    let firstDiff = -1;
+    for (let i = 0; i < inPlace.samples.length && firstDiff < 0; i++) if (inPlace.samples[i] !== threaded.samples[i]) firstDiff = i;
+    assert.is(firstDiff, -1, `${JSON.stringify(settings)}: samples differ from index ${firstDiff}`);
+    // (Generated as fast as possible, it outruns the worker at times: waits do not change the samples.)
+    await threaded.sim.generator.closeNoiseThread();
+    try {
+      threaded.sim.generator.generate(new Int16Array(30 * C), 30);
+      assert.unreachable('a generator whose noise thread closed must not draw');
+    } catch (error) {
+      assert.match((error as Error).message, /noise thread was closed/);
+    }
   }
 });
 
