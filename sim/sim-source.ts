@@ -83,10 +83,9 @@ export class SimSource implements SampleSource {
   private nextReady = false;
   private runStartNs = 0;
   private runStartFrame = 0;
-  /** Whether open() hands the noise to a worker (sim/noise-thread.ts), and the thread once it has. */
+  /** Whether open() hands the noise to a worker (sim/noise-thread.ts), and the thread once it has (kept after close() for its counters). */
   private readonly wantsNoiseThread: boolean;
   private thread: NoiseThread | null = null;
-  private closedOnce = false;
 
   /** The scheduler's work: one static function, the source passed as state, the action rescheduled (no allocation per block). */
   private static pumpWork(this: SchedulerAction<SimSource>, source?: SimSource): void {
@@ -145,11 +144,12 @@ export class SimSource implements SampleSource {
 
   async open(): Promise<StreamInfo> {
     if (this.currentState !== 'closed') throw this.stateError('open', 'closed');
-    if (this.closedOnce && this.wantsNoiseThread) {
+    // A thread is only ever started here, and only close() leads back to 'closed': one that exists was closed.
+    if (this.thread) {
       throw new OptoloopError('E_SOURCE_STATE', 'sim source: open() after close(): its noise thread ended with it; make a new source', { stage: STAGE });
     }
     const sim = this.simulation;
-    if (this.wantsNoiseThread && !this.thread) this.thread = await sim.generator.startNoiseThread();
+    if (this.wantsNoiseThread) this.thread = await sim.generator.startNoiseThread();
     const layout = sim.generator.layout;
     this.currentInfo = {
       streamId: this.block.streamId,
@@ -184,7 +184,6 @@ export class SimSource implements SampleSource {
     if (this.currentState === 'closed') return;
     this.cancel();
     this.currentState = 'closed';
-    this.closedOnce = true;
     this.subject.complete();
     await this.simulation.generator.closeNoiseThread();
   }

@@ -180,4 +180,22 @@ test('the real-time simulator never hands over a block before its last sample is
   assert.is(source.state, 'stopped');
 });
 
+test('paced by the host clock, the noise is drawn on a worker from open() to close(); a closed source does not open again', async () => {
+  const source = new SimSource({ channels: 32, units: 4, seed: 3, realTime: true });
+  assert.is(source.noiseThread, null);
+  await source.open();
+  assert.ok(source.noiseThread, 'open() started the noise thread');
+  await source.close();
+  try {
+    await source.open();
+    assert.unreachable('open() after close() must be refused');
+  } catch (error) {
+    assert.is((error as { code?: string }).code, 'E_SOURCE_STATE');
+  }
+  const inPlace = new SimSource({ channels: 32, units: 4, seed: 3, realTime: true, noiseThread: false });
+  await inPlace.open();
+  assert.is(inPlace.noiseThread, null);
+  await inPlace.close();
+});
+
 test.run();
