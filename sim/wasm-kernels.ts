@@ -82,7 +82,7 @@ export class SimKernels {
   /** acc[0 … frames × channels) = N(0, σ_c²) noise, continuing the noise stream (drawn here, or by the noise thread). */
   fillNoise(frames: number): void {
     if (this.noiseThread) this.noiseThread.take(this.acc, frames);
-    else if (this.noiseHandedOff) throw new OptoloopError('E_INTERNAL', 'sim: the noise thread was closed; this generator can draw no more noise', { stage: 'sim' });
+    else if (this.noiseHandedOff) throw new OptoloopError('E_INTERNAL', 'sim: the noise thread was closed (or is still starting); this generator can draw no noise', { stage: 'sim' });
     else this.arena.exports.fillGaussian(this.statePtr, this.tablesPtr, this.accPtr, frames * this.channelCount, this.scalePtr, this.channelCount);
   }
 
