@@ -26,7 +26,7 @@
  * source buffer occupancy and blocks dropped (from the bus's status messages), event-loop delay
  * and GC pauses, what the bus subscriber received.
  *
- *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--early=N] [--peak-window-ms=X] [--block-frames=N] [--socat] [--normal-priority] [--emulator-normal-priority] [--no-kick] [--heap-profile=FILE]
+ *   npm run bench:latency [-- triggers [warmupS [samplesAfter]]] [--early=N] [--peak-window-ms=X] [--block-frames=N] [--socat] [--normal-priority] [--emulator-normal-priority] [--no-kick] [--no-noise-thread] [--heap-profile=FILE]
  *
  * Defaults: 10 000 triggers after 8 s of warm-up, the pipeline's snippets (60 samples after the
  * peak, which the classifier's waveform needs; a smaller samplesAfter shows what that wait costs),
